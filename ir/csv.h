@@ -1,0 +1,35 @@
+// A strict CSV reader for numeric tables with a header (RFC 4180 quoting, CRLF accepted).
+// Every problem is an evoc::ParseError naming file, line and column.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace evoc::csv {
+
+/// A numeric table: column names and row-major values.
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<float> values;  ///< rows() * cols() floats, row-major
+  std::size_t rows() const { return columns.empty() ? 0 : values.size() / columns.size(); }
+  std::size_t cols() const { return columns.size(); }
+  float at(std::size_t r, std::size_t c) const { return values[r * columns.size() + c]; }
+  /// Index of a column by name; throws evoc::Error naming the column and the choices.
+  std::size_t column_index(std::string_view name) const;
+};
+
+/// Options of the reader.
+struct ReadOptions {
+  bool allow_nan = false;  ///< accept NaN / Inf cells ("nan", "inf", empty cells are never numbers)
+};
+
+/// Parses CSV text. Ragged rows, non-numeric cells, unterminated quotes, an empty file or a
+/// missing header are errors naming the line.
+Table parse(std::string_view text, std::string_view file = "<input>", const ReadOptions& options = {});
+/// Reads and parses a file.
+Table read(const std::string& path, const ReadOptions& options = {});
+/// Writes a table as CSV (header + shortest-round-trip floats).
+std::string format(const std::vector<std::string>& columns, const float* values, std::size_t rows);
+
+}  // namespace evoc::csv

@@ -1,0 +1,2 @@
+// Placeholder translation unit until the runtime lands.
+namespace evoc::runtime {}

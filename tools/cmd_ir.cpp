@@ -1,0 +1,125 @@
+// evoc fmt | verify | inspect | dot: reading, checking and looking at IR files.
+#include <algorithm>
+#include <map>
+
+#include <fmt/core.h>
+
+#include "ir/parser.h"
+#include "ir/printer.h"
+#include "ir/verifier.h"
+#include "tools/cli_util.h"
+#include "tools/commands.h"
+
+namespace evoc::tools {
+namespace {
+
+std::string inspect_text(const ir::Module& m) {
+  std::map<std::string_view, int> by_kind;
+  std::size_t params = 0;
+  for (std::size_t id = m.n_in(); id < m.values.size(); ++id) {
+    ++by_kind[ir::op_name(m.values[id].op)];
+    params += m.values[id].imms.size();
+  }
+  auto depth = ir::depths(m);
+  uint32_t max_depth = 0;
+  for (ir::ValueId o : m.outputs) max_depth = std::max(max_depth, depth[o]);
+  std::string out = fmt::format("module {}\n", ir::quote(m.name));
+  out += fmt::format("  inputs      {}\n  outputs     {}\n  values      {} ({} besides inputs)\n", m.n_in(),
+                     m.n_out(), m.values.size(), m.values.size() - m.n_in());
+  out += fmt::format("  depth       {}\n  parameters  {} (constants, affine scales/shifts, dot weights/biases)\n",
+                     max_depth, params);
+  out += fmt::format("  hash        {:016x}\n", ir::content_hash(m));
+  out += "  ops by kind\n";
+  for (const auto& [kind, count] : by_kind) out += fmt::format("    {:<10}{}\n", kind, count);
+  out += "  inputs:  ";
+  for (std::size_t i = 0; i < m.n_in(); ++i) out += (i ? ", " : "") + m.input_names[i];
+  out += "\n  outputs: ";
+  for (std::size_t i = 0; i < m.n_out(); ++i) out += (i ? ", " : "") + m.output_names[i];
+  out += "\n";
+  for (const auto& [k, v] : m.metadata) out += fmt::format("  meta {} = {}\n", k, v);
+  return out;
+}
+
+std::string dot_label(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string graphviz_text(const ir::Module& m) {
+  std::string out = fmt::format("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n",
+                                dot_label(m.name));
+  for (std::size_t id = 0; id < m.values.size(); ++id) {
+    const ir::Value& v = m.values[id];
+    if (v.op == ir::Op::Input) {
+      out += fmt::format("  v{} [shape=box, style=filled, fillcolor=lightblue, label=\"%{}\\n{}\"];\n", id, id,
+                         dot_label(m.input_names[id]));
+      continue;
+    }
+    std::string label = fmt::format("%{} {}", id, ir::op_name(v.op));
+    if (v.op == ir::Op::Const) label += " " + ir::format_float(ir::const_value(v));
+    if (v.op == ir::Op::Affine)
+      label += fmt::format("\\n*{} +{}", ir::format_float(ir::affine_scale(v)), ir::format_float(ir::affine_shift(v)));
+    if (v.op == ir::Op::Dot) label += "\\nbias " + ir::format_float(ir::dot_bias(v));
+    out += fmt::format("  v{} [label=\"{}\"];\n", id, label);
+    for (std::size_t a = 0; a < v.args.size(); ++a) {
+      if (v.op == ir::Op::Dot)
+        out += fmt::format("  v{} -> v{} [label=\"{}\"];\n", v.args[a], id, ir::format_float(v.imms[a]));
+      else
+        out += fmt::format("  v{} -> v{};\n", v.args[a], id);
+    }
+  }
+  for (std::size_t o = 0; o < m.outputs.size(); ++o) {
+    out += fmt::format("  out{} [shape=box, style=filled, fillcolor=lightgoldenrod, label=\"{}\"];\n", o,
+                       dot_label(m.output_names[o]));
+    out += fmt::format("  v{} -> out{};\n", m.outputs[o], o);
+  }
+  out += "}\n";
+  return out;
+}
+
+}  // namespace
+
+void register_ir_commands(CLI::App& app) {
+  {
+    auto* cmd = app.add_subcommand("fmt", "Print a model in canonical text form");
+    auto file = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    auto annotate = std::make_shared<bool>(false);
+    cmd->add_option("FILE", *file, "IR file (.evir)")->required();
+    cmd->add_option("-o,--output", *out, "write here instead of stdout (atomically)");
+    cmd->add_flag("--annotate", *annotate, "add '; depth, uses' comments to each value");
+    cmd->callback([=] {
+      ir::Module m = ir::read_module(*file);
+      emit_output(*out, ir::print_module(m, {.annotate = *annotate}));
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("verify", "Parse and verify a model; exit 0 if it is well formed");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "IR file (.evir)")->required();
+    cmd->callback([=] {
+      ir::Module m = ir::read_module(*file);
+      fmt::print("{}: ok ({} inputs, {} values, {} outputs)\n", *file, m.n_in(), m.values.size(), m.n_out());
+    });
+  }
+  {
+    auto* cmd = app.add_subcommand("inspect", "Summarise a model: counts by kind, depth, parameters, names");
+    auto file = std::make_shared<std::string>();
+    cmd->add_option("FILE", *file, "IR file (.evir)")->required();
+    cmd->callback([=] { fmt::print("{}", inspect_text(ir::read_module(*file))); });
+  }
+  {
+    auto* cmd = app.add_subcommand("dot", "Print the model's DAG as Graphviz DOT");
+    auto file = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    cmd->add_option("MODEL", *file, "IR file (.evir)")->required();
+    cmd->add_option("-o,--output", *out, "write here instead of stdout (atomically)");
+    cmd->callback([=] { emit_output(*out, graphviz_text(ir::read_module(*file))); });
+  }
+}
+
+}  // namespace evoc::tools
