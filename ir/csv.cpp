@@ -63,8 +63,10 @@ class Reader {
       char c = text_[pos_++];
       if (c == ',') continue;
       if (c == '\r') {
-        if (pos_ < text_.size() && text_[pos_] == '\n') ++pos_;
-        else fail(line_, col() - 1, "bare carriage return (expected CRLF or LF line endings)");
+        if (pos_ < text_.size() && text_[pos_] == '\n')
+          ++pos_;
+        else
+          fail(line_, col() - 1, "bare carriage return (expected CRLF or LF line endings)");
       }
       ++line_;
       line_start_ = pos_;
@@ -116,9 +118,11 @@ Table parse(std::string_view text, std::string_view file, const ReadOptions& opt
   std::unordered_set<std::string> seen;
   for (const Field& f : fields) {
     std::string name(trim(f.text));
-    if (name.empty()) reader.fail(f.line, f.col, fmt::format("empty column name in the header (column {})",
-                                                             table.columns.size() + 1));
-    if (!seen.insert(name).second) reader.fail(f.line, f.col, fmt::format("duplicate column name '{}'", name));
+    if (name.empty())
+      reader.fail(f.line, f.col,
+                  fmt::format("empty column name in the header (column {})", table.columns.size() + 1));
+    if (!seen.insert(name).second)
+      reader.fail(f.line, f.col, fmt::format("duplicate column name '{}'", name));
     table.columns.push_back(std::move(name));
   }
   while (reader.record(fields)) {
@@ -130,24 +134,30 @@ Table parse(std::string_view text, std::string_view file, const ReadOptions& opt
     for (std::size_t c = 0; c < fields.size(); ++c) {
       const Field& f = fields[c];
       std::string_view cell = trim(f.text);
-      if (cell.empty()) reader.fail(f.line, f.col, fmt::format("empty cell in column '{}'", table.columns[c]));
+      if (cell.empty())
+        reader.fail(f.line, f.col, fmt::format("empty cell in column '{}'", table.columns[c]));
       std::string_view digits = cell.front() == '+' ? cell.substr(1) : cell;
       float v = 0;
       auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
       if (ec == std::errc::invalid_argument || p != digits.data() + digits.size())
-        reader.fail(f.line, f.col,
-                    fmt::format("column '{}': cannot read '{}' as a number", table.columns[c], cell.substr(0, 40)));
+        reader.fail(
+            f.line, f.col,
+            fmt::format("column '{}': cannot read '{}' as a number", table.columns[c], cell.substr(0, 40)));
       if (ec == std::errc::result_out_of_range)
-        reader.fail(f.line, f.col, fmt::format("column '{}': {} is out of the range of f32", table.columns[c], cell));
+        reader.fail(f.line, f.col,
+                    fmt::format("column '{}': {} is out of the range of f32", table.columns[c], cell));
       if (!options.allow_nan && !std::isfinite(v))
-        reader.fail(f.line, f.col, fmt::format("column '{}': {} is not a finite number", table.columns[c], cell));
+        reader.fail(f.line, f.col,
+                    fmt::format("column '{}': {} is not a finite number", table.columns[c], cell));
       table.values.push_back(v);
     }
   }
   return table;
 }
 
-Table read(const std::string& path, const ReadOptions& options) { return parse(read_file(path), path, options); }
+Table read(const std::string& path, const ReadOptions& options) {
+  return parse(read_file(path), path, options);
+}
 
 std::string format(const std::vector<std::string>& columns, const float* values, std::size_t rows) {
   std::string out;

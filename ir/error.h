@@ -17,7 +17,10 @@ class Error : public std::runtime_error {
 class ParseError : public Error {
  public:
   ParseError(std::string file, int line, int col, std::string message, std::string rendered)
-      : Error(std::move(rendered)), file(std::move(file)), line(line), col(col),
+      : Error(std::move(rendered)),
+        file(std::move(file)),
+        line(line),
+        col(col),
         message(std::move(message)) {}
   std::string file;     ///< as given to the parser
   int line;             ///< 1-based

@@ -15,12 +15,18 @@ void Interpreter::run(const float* x, int64_t n, int64_t x_stride, float* y, int
     for (std::size_t id = 0; id < m.values.size(); ++id) {
       const Value& v = m.values[id];
       switch (v.op) {
-        case Op::Input: s[id] = row[id]; break;
-        case Op::Const: s[id] = const_value(v); break;
-        case Op::Affine: s[id] = scalar::affine(b, s[v.args[0]], affine_scale(v), affine_shift(v)); break;
+        case Op::Input:
+          s[id] = row[id];
+          break;
+        case Op::Const:
+          s[id] = const_value(v);
+          break;
+        case Op::Affine:
+          s[id] = scalar::affine(b, s[v.args[0]], affine_scale(v), affine_shift(v));
+          break;
         case Op::Dot:
-          s[id] = scalar::dot(b, v.args.size(), [&](std::size_t i) { return s[v.args[i]]; }, v.imms.data(),
-                              dot_bias(v));
+          s[id] = scalar::dot(
+              b, v.args.size(), [&](std::size_t i) { return s[v.args[i]]; }, v.imms.data(), dot_bias(v));
           break;
         default:
           s[id] = v.args.size() == 1 ? scalar::unary(b, v.op, s[v.args[0]])

@@ -12,8 +12,7 @@ namespace evoc::ir {
 
 /// Applies `m` to `n` rows. Row r reads x[r*x_stride + 0 .. n_in) and writes
 /// y[r*y_stride + 0 .. n_out). Strides are in elements. The same ABI as compiled kernels.
-void interpret(const Module& m, const float* x, int64_t n, int64_t x_stride, float* y,
-               int64_t y_stride);
+void interpret(const Module& m, const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride);
 /// One row in, one row out.
 std::vector<float> interpret_row(const Module& m, std::span<const float> x);
 

@@ -24,9 +24,8 @@ bool Value::operator==(const Value& other) const {
 }
 
 bool Module::operator==(const Module& other) const {
-  return name == other.name && input_names == other.input_names &&
-         output_names == other.output_names && metadata == other.metadata &&
-         values == other.values && outputs == other.outputs;
+  return name == other.name && input_names == other.input_names && output_names == other.output_names &&
+         metadata == other.metadata && values == other.values && outputs == other.outputs;
 }
 
 std::string Module::meta(std::string_view key) const {
@@ -63,16 +62,13 @@ ValueId add_const(Module& m, float c) { return add_value(m, Value{Op::Const, {},
 
 ValueId add_unary(Module& m, Op op, ValueId x) { return add_value(m, Value{op, {x}, {}}); }
 
-ValueId add_binary(Module& m, Op op, ValueId x, ValueId y) {
-  return add_value(m, Value{op, {x, y}, {}});
-}
+ValueId add_binary(Module& m, Op op, ValueId x, ValueId y) { return add_value(m, Value{op, {x, y}, {}}); }
 
 ValueId add_affine(Module& m, ValueId x, float a, float b) {
   return add_value(m, Value{Op::Affine, {x}, {a, b}});
 }
 
-ValueId add_dot(Module& m, std::span<const ValueId> args, std::span<const float> weights,
-                float bias) {
+ValueId add_dot(Module& m, std::span<const ValueId> args, std::span<const float> weights, float bias) {
   Value v{Op::Dot, {args.begin(), args.end()}, {weights.begin(), weights.end()}};
   v.imms.push_back(bias);
   return add_value(m, std::move(v));

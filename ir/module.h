@@ -32,11 +32,11 @@ struct Value {
 /// A module (one evolved network, flattened).
 struct Module {
   std::string name;
-  std::vector<std::string> input_names;   ///< one per input; size is n_in
-  std::vector<std::string> output_names;  ///< one per output; size is n_out
+  std::vector<std::string> input_names;                       ///< one per input; size is n_in
+  std::vector<std::string> output_names;                      ///< one per output; size is n_out
   std::vector<std::pair<std::string, std::string>> metadata;  ///< free-form, ordered
-  std::vector<Value> values;              ///< definition order; values[0..n_in) are the inputs
-  std::vector<ValueId> outputs;           ///< one per output
+  std::vector<Value> values;     ///< definition order; values[0..n_in) are the inputs
+  std::vector<ValueId> outputs;  ///< one per output
 
   std::size_t n_in() const { return input_names.size(); }
   std::size_t n_out() const { return output_names.size(); }

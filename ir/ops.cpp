@@ -12,23 +12,34 @@ namespace {
 //   sub: x - (+0) == x;  mul: x * 1 == x;  div: x / 1 == x.
 std::optional<float> identity_of(Op op) {
   switch (op) {
-    case Op::Add: return -0.0f;
-    case Op::Sub: return 0.0f;
-    case Op::Mul: return 1.0f;
-    case Op::Div: return 1.0f;
-    case Op::Min: return std::numeric_limits<float>::infinity();
-    case Op::Max: return -std::numeric_limits<float>::infinity();
-    default: return std::nullopt;
+    case Op::Add:
+      return -0.0f;
+    case Op::Sub:
+      return 0.0f;
+    case Op::Mul:
+      return 1.0f;
+    case Op::Div:
+      return 1.0f;
+    case Op::Min:
+      return std::numeric_limits<float>::infinity();
+    case Op::Max:
+      return -std::numeric_limits<float>::infinity();
+    default:
+      return std::nullopt;
   }
 }
 
 // Absorbing elements in real arithmetic (not exact in IEEE: 0 * Inf is NaN).
 std::optional<float> absorbing_of(Op op) {
   switch (op) {
-    case Op::Mul: return 0.0f;
-    case Op::Min: return -std::numeric_limits<float>::infinity();
-    case Op::Max: return std::numeric_limits<float>::infinity();
-    default: return std::nullopt;
+    case Op::Mul:
+      return 0.0f;
+    case Op::Min:
+      return -std::numeric_limits<float>::infinity();
+    case Op::Max:
+      return std::numeric_limits<float>::infinity();
+    default:
+      return std::nullopt;
   }
 }
 

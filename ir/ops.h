@@ -34,8 +34,9 @@ struct OpInfo {
   std::string_view name;  ///< keyword in the text form
   int arity;              ///< 0 leaf, 1 unary, 2 binary, -1 variadic
   unsigned flags;
-  std::optional<float> identity;   ///< x op identity == x exactly (binary ops; e.g. mul 1, sub 0 on the right)
-  std::optional<float> absorbing;  ///< x op absorbing == absorbing in real arithmetic (e.g. mul 0; not IEEE-exact)
+  std::optional<float> identity;  ///< x op identity == x exactly (binary ops; e.g. mul 1, sub 0 on the right)
+  std::optional<float>
+      absorbing;  ///< x op absorbing == absorbing in real arithmetic (e.g. mul 0; not IEEE-exact)
 };
 
 /// The table row of `op`.
@@ -53,10 +54,14 @@ inline bool is_leaf(Op op) { return op_info(op).arity == 0; }
 /// Number of float immediates a value of kind `op` with `n_args` operands carries.
 inline std::size_t immediate_count(Op op, std::size_t n_args) {
   switch (op) {
-    case Op::Const: return 1;
-    case Op::Affine: return 2;
-    case Op::Dot: return n_args + 1;
-    default: return 0;
+    case Op::Const:
+      return 1;
+    case Op::Affine:
+      return 2;
+    case Op::Dot:
+      return n_args + 1;
+    default:
+      return 0;
   }
 }
 

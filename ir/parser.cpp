@@ -45,7 +45,8 @@ class Parser {
         expect_word("evir", "expected 'evir 1' at the start of the file");
         Token v = tok_;
         if (v.kind != Tok::Number) fail(v, "expected a version number after 'evir'");
-        if (v.text != "1") fail(v, fmt::format("unsupported evir version {} (this evoc reads version 1)", v.text));
+        if (v.text != "1")
+          fail(v, fmt::format("unsupported evir version {} (this evoc reads version 1)", v.text));
         advance();
         expect_end();
         section = Section::Module;
@@ -76,8 +77,7 @@ class Parser {
         continue;
       }
       if (tok_.kind == Tok::Word && tok_.text == "input") {
-        if (section != Section::Inputs)
-          fail(tok_, "input declarations must come before every other value");
+        if (section != Section::Inputs) fail(tok_, "input declarations must come before every other value");
         if (module_.values.size() >= declared_in)
           fail(tok_, fmt::format("more input lines than the {} inputs the module declares", declared_in));
         advance();
@@ -107,7 +107,8 @@ class Parser {
         parse_value();
         continue;
       }
-      fail(tok_, fmt::format("expected a value definition, 'input', 'output' or 'meta', found {}", describe(tok_)));
+      fail(tok_,
+           fmt::format("expected a value definition, 'input', 'output' or 'meta', found {}", describe(tok_)));
     }
     if (section == Section::Header) fail_at(line_no_ ? line_no_ : 1, 1, "empty input: expected 'evir 1'");
     if (section == Section::Module) fail_at(line_no_, 1, "missing 'module' line");
@@ -197,10 +198,18 @@ class Parser {
       if (lpos_ >= line_.size()) fail(tok_, "unterminated string");
       char e = line_[lpos_++];
       switch (e) {
-        case '"': value += '"'; break;
-        case '\\': value += '\\'; break;
-        case 'n': value += '\n'; break;
-        case 't': value += '\t'; break;
+        case '"':
+          value += '"';
+          break;
+        case '\\':
+          value += '\\';
+          break;
+        case 'n':
+          value += '\n';
+          break;
+        case 't':
+          value += '\t';
+          break;
         case 'x': {
           auto hex = [&](std::size_t at) -> int {
             if (at >= line_.size()) return -1;
@@ -216,7 +225,11 @@ class Parser {
           lpos_ += 2;
           break;
         }
-        default: fail_at(line_no_, static_cast<int>(lpos_) - 1, fmt::format("unknown escape \\{}", printable(e)));
+        default:
+          fail_at(line_no_, static_cast<int>(lpos_) - 1,
+                  e >= 0x20 && e < 0x7f
+                      ? fmt::format("unknown escape \\{}", e)
+                      : fmt::format("unknown escape (byte 0x{:02x})", static_cast<unsigned char>(e)));
       }
     }
     tok_.str = std::move(value);
@@ -232,8 +245,10 @@ class Parser {
 
   static std::string describe(const Token& t) {
     switch (t.kind) {
-      case Tok::End: return "end of line";
-      case Tok::String: return "a string";
+      case Tok::End:
+        return "end of line";
+      case Tok::String:
+        return "a string";
       default: {
         std::string s(t.text.substr(0, 40));
         return "'" + s + "'";
@@ -242,7 +257,8 @@ class Parser {
   }
 
   void expect_word(std::string_view word, std::string_view message) {
-    if (tok_.kind != Tok::Word || tok_.text != word) fail(tok_, fmt::format("{}, found {}", message, describe(tok_)));
+    if (tok_.kind != Tok::Word || tok_.text != word)
+      fail(tok_, fmt::format("{}, found {}", message, describe(tok_)));
     advance();
   }
 
@@ -253,11 +269,13 @@ class Parser {
   }
 
   void expect_end() {
-    if (tok_.kind != Tok::End) fail(tok_, fmt::format("unexpected {} at the end of the line", describe(tok_)));
+    if (tok_.kind != Tok::End)
+      fail(tok_, fmt::format("unexpected {} at the end of the line", describe(tok_)));
   }
 
   std::string expect_string(std::string_view what) {
-    if (tok_.kind != Tok::String) fail(tok_, fmt::format("expected {} (a quoted string), found {}", what, describe(tok_)));
+    if (tok_.kind != Tok::String)
+      fail(tok_, fmt::format("expected {} (a quoted string), found {}", what, describe(tok_)));
     std::string s = std::move(tok_.str);
     advance();
     return s;
@@ -333,8 +351,9 @@ class Parser {
 
   void check_inputs(uint64_t declared, int module_line, int col) {
     if (module_.values.size() != declared)
-      fail_at(module_line, col, fmt::format("module declares {} inputs but {} input lines follow", declared,
-                                            module_.values.size()));
+      fail_at(module_line, col,
+              fmt::format("module declares {} inputs but {} input lines follow", declared,
+                          module_.values.size()));
   }
 
   // `%N = op operands`
@@ -343,7 +362,8 @@ class Parser {
     uint32_t text_id = expect_ref_id("a value");
     expect_punct('=', "after the value name");
     Token op_tok = tok_;
-    if (op_tok.kind != Tok::Word) fail(op_tok, fmt::format("expected an op name, found {}", describe(op_tok)));
+    if (op_tok.kind != Tok::Word)
+      fail(op_tok, fmt::format("expected an op name, found {}", describe(op_tok)));
     auto op = op_from_name(op_tok.text);
     if (!op) fail(op_tok, fmt::format("unknown op '{}'", op_tok.text));
     if (*op == Op::Input) fail(op_tok, "inputs are declared with 'input %N \"name\"'");
@@ -403,7 +423,9 @@ class Parser {
 
   // ---- errors ---------------------------------------------------------------------------
 
-  [[noreturn]] void fail(const Token& t, std::string message) { fail_at(line_no_, t.col, std::move(message)); }
+  [[noreturn]] void fail(const Token& t, std::string message) {
+    fail_at(line_no_, t.col, std::move(message));
+  }
   [[noreturn]] void fail_line(std::string message) { fail_at(line_no_, 1, std::move(message)); }
 
   [[noreturn]] void fail_at(int line, int col, std::string message) {

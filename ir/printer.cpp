@@ -22,10 +22,18 @@ std::string quote(std::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20 || c == 0x7f)
           out += fmt::format("\\x{:02x}", c);
@@ -43,7 +51,9 @@ void print_value(std::string& out, const Module& m, ValueId id) {
   const Value& v = m.values[id];
   out += fmt::format("%{} = {}", id, op_name(v.op));
   switch (v.op) {
-    case Op::Const: out += " " + format_float(const_value(v)); break;
+    case Op::Const:
+      out += " " + format_float(const_value(v));
+      break;
     case Op::Affine:
       out += fmt::format(" %{}, {}, {}", v.args[0], format_float(affine_scale(v)),
                          format_float(affine_shift(v)));
@@ -56,8 +66,7 @@ void print_value(std::string& out, const Module& m, ValueId id) {
       break;
     }
     default:
-      for (std::size_t i = 0; i < v.args.size(); ++i)
-        out += fmt::format("{}%{}", i ? ", " : " ", v.args[i]);
+      for (std::size_t i = 0; i < v.args.size(); ++i) out += fmt::format("{}%{}", i ? ", " : " ", v.args[i]);
   }
 }
 

@@ -18,8 +18,15 @@ uint64_t Rng::next() {
 
 namespace {
 
-constexpr float kSpecials[] = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, 2.0f, std::numeric_limits<float>::infinity(),
-                               -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
+constexpr float kSpecials[] = {0.0f,
+                               -0.0f,
+                               1.0f,
+                               -1.0f,
+                               0.5f,
+                               2.0f,
+                               std::numeric_limits<float>::infinity(),
+                               -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN()};
 
 float random_immediate(Rng& rng, const RandomModuleOptions& o) {
   if (rng.chance(o.special_chance)) return kSpecials[rng.below(std::size(kSpecials))];
@@ -76,9 +83,18 @@ Module random_module(uint64_t seed, const RandomModuleOptions& o) {
 }
 
 std::vector<float> random_rows(uint64_t seed, std::size_t n, std::size_t n_in, bool specials) {
-  static constexpr float kSpecialInputs[] = {
-      std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-      -std::numeric_limits<float>::infinity(), 0.0f, -0.0f, 1e-40f, -1e-40f, 1e30f, -1e30f, 88.5f, -104.0f, 1.0f};
+  static constexpr float kSpecialInputs[] = {std::numeric_limits<float>::quiet_NaN(),
+                                             std::numeric_limits<float>::infinity(),
+                                             -std::numeric_limits<float>::infinity(),
+                                             0.0f,
+                                             -0.0f,
+                                             1e-40f,
+                                             -1e-40f,
+                                             1e30f,
+                                             -1e30f,
+                                             88.5f,
+                                             -104.0f,
+                                             1.0f};
   Rng rng(seed ^ 0x5eedf00dull);
   std::vector<float> rows(n * n_in);
   for (float& v : rows) {

@@ -31,12 +31,12 @@ class Rng {
 struct RandomModuleOptions {
   uint32_t n_in = 4;
   uint32_t n_out = 2;
-  uint32_t n_values = 24;      ///< non-input values to generate
-  uint32_t max_fanin = 6;      ///< operands of a dot, at most
-  float depth_bias = 0.5f;     ///< 0: operands uniform over earlier values; 1: mostly the newest
-  float const_chance = 0.08f;  ///< probability that a new value is a constant
+  uint32_t n_values = 24;        ///< non-input values to generate
+  uint32_t max_fanin = 6;        ///< operands of a dot, at most
+  float depth_bias = 0.5f;       ///< 0: operands uniform over earlier values; 1: mostly the newest
+  float const_chance = 0.08f;    ///< probability that a new value is a constant
   float special_chance = 0.05f;  ///< probability that an immediate is 0, -0, 1, Inf or NaN
-  std::vector<Op> kinds;       ///< op kinds to draw from; empty means every non-leaf kind
+  std::vector<Op> kinds;         ///< op kinds to draw from; empty means every non-leaf kind
 };
 
 /// A random, verified module. Outputs read random values (the last value always among them).

@@ -178,16 +178,26 @@ typename B::V maximum(B& b, typename B::V x, typename B::V y) {
 template <class B>
 typename B::V unary(B& b, Op op, typename B::V x) {
   switch (op) {
-    case Op::Neg: return b.neg(x);
-    case Op::Abs: return b.fabs(x);
-    case Op::Relu: return b.select(b.lt(x, b.c(0.0f)), b.c(0.0f), x);
-    case Op::Tanh: return tanh(b, x);
-    case Op::Sigmoid: return sigmoid(b, x);
-    case Op::Exp: return exp(b, x);
-    case Op::Log: return log(b, x);
-    case Op::Sqrt: return b.sqrt(x);
-    case Op::Square: return b.mul(x, x);
-    default: break;
+    case Op::Neg:
+      return b.neg(x);
+    case Op::Abs:
+      return b.fabs(x);
+    case Op::Relu:
+      return b.select(b.lt(x, b.c(0.0f)), b.c(0.0f), x);
+    case Op::Tanh:
+      return tanh(b, x);
+    case Op::Sigmoid:
+      return sigmoid(b, x);
+    case Op::Exp:
+      return exp(b, x);
+    case Op::Log:
+      return log(b, x);
+    case Op::Sqrt:
+      return b.sqrt(x);
+    case Op::Square:
+      return b.mul(x, x);
+    default:
+      break;
   }
   return x;  // unreachable for unary kinds
 }
@@ -196,13 +206,20 @@ typename B::V unary(B& b, Op op, typename B::V x) {
 template <class B>
 typename B::V binary(B& b, Op op, typename B::V x, typename B::V y) {
   switch (op) {
-    case Op::Add: return b.add(x, y);
-    case Op::Sub: return b.sub(x, y);
-    case Op::Mul: return b.mul(x, y);
-    case Op::Div: return b.div(x, y);
-    case Op::Min: return minimum(b, x, y);
-    case Op::Max: return maximum(b, x, y);
-    default: break;
+    case Op::Add:
+      return b.add(x, y);
+    case Op::Sub:
+      return b.sub(x, y);
+    case Op::Mul:
+      return b.mul(x, y);
+    case Op::Div:
+      return b.div(x, y);
+    case Op::Min:
+      return minimum(b, x, y);
+    case Op::Max:
+      return maximum(b, x, y);
+    default:
+      break;
   }
   return x;  // unreachable for binary kinds
 }

@@ -24,9 +24,10 @@ std::vector<std::string> verify_module(const Module& m) {
     const OpInfo& info = op_info(v.op);
     const bool is_input_slot = id < m.n_in();
     if (is_input_slot != (v.op == Op::Input)) {
-      report(is_input_slot ? fmt::format("%{} ({}): values %0..%{} must be the module's inputs", id, info.name,
-                                         m.n_in() - 1)
-                           : fmt::format("%{} (input): input values must be the first {} values", id, m.n_in()));
+      report(is_input_slot
+                 ? fmt::format("%{} ({}): values %0..%{} must be the module's inputs", id, info.name,
+                               m.n_in() - 1)
+                 : fmt::format("%{} (input): input values must be the first {} values", id, m.n_in()));
     }
     if (info.arity >= 0 && v.args.size() != static_cast<std::size_t>(info.arity))
       report(fmt::format("%{} ({}): takes {} operands, has {}", id, info.name, info.arity, v.args.size()));
@@ -34,8 +35,7 @@ std::vector<std::string> verify_module(const Module& m) {
     if (v.imms.size() != want_imms)
       report(fmt::format("%{} ({}): expects {} immediates, has {}", id, info.name, want_imms, v.imms.size()));
     for (ValueId a : v.args)
-      if (a >= id)
-        report(fmt::format("%{} ({}): operand %{} is not defined before use", id, info.name, a));
+      if (a >= id) report(fmt::format("%{} ({}): operand %{} is not defined before use", id, info.name, a));
   }
   if (m.outputs.size() != m.output_names.size())
     report(fmt::format("module has {} outputs but {} output names", m.outputs.size(), m.output_names.size()));

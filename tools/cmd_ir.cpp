@@ -26,8 +26,9 @@ std::string inspect_text(const ir::Module& m) {
   std::string out = fmt::format("module {}\n", ir::quote(m.name));
   out += fmt::format("  inputs      {}\n  outputs     {}\n  values      {} ({} besides inputs)\n", m.n_in(),
                      m.n_out(), m.values.size(), m.values.size() - m.n_in());
-  out += fmt::format("  depth       {}\n  parameters  {} (constants, affine scales/shifts, dot weights/biases)\n",
-                     max_depth, params);
+  out += fmt::format(
+      "  depth       {}\n  parameters  {} (constants, affine scales/shifts, dot weights/biases)\n", max_depth,
+      params);
   out += fmt::format("  hash        {:016x}\n", ir::content_hash(m));
   out += "  ops by kind\n";
   for (const auto& [kind, count] : by_kind) out += fmt::format("    {:<10}{}\n", kind, count);
@@ -50,19 +51,20 @@ std::string dot_label(const std::string& s) {
 }
 
 std::string graphviz_text(const ir::Module& m) {
-  std::string out = fmt::format("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n",
-                                dot_label(m.name));
+  std::string out =
+      fmt::format("digraph \"{}\" {{\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n", dot_label(m.name));
   for (std::size_t id = 0; id < m.values.size(); ++id) {
     const ir::Value& v = m.values[id];
     if (v.op == ir::Op::Input) {
-      out += fmt::format("  v{} [shape=box, style=filled, fillcolor=lightblue, label=\"%{}\\n{}\"];\n", id, id,
-                         dot_label(m.input_names[id]));
+      out += fmt::format("  v{} [shape=box, style=filled, fillcolor=lightblue, label=\"%{}\\n{}\"];\n", id,
+                         id, dot_label(m.input_names[id]));
       continue;
     }
     std::string label = fmt::format("%{} {}", id, ir::op_name(v.op));
     if (v.op == ir::Op::Const) label += " " + ir::format_float(ir::const_value(v));
     if (v.op == ir::Op::Affine)
-      label += fmt::format("\\n*{} +{}", ir::format_float(ir::affine_scale(v)), ir::format_float(ir::affine_shift(v)));
+      label += fmt::format("\\n*{} +{}", ir::format_float(ir::affine_scale(v)),
+                           ir::format_float(ir::affine_shift(v)));
     if (v.op == ir::Op::Dot) label += "\\nbias " + ir::format_float(ir::dot_bias(v));
     out += fmt::format("  v{} [label=\"{}\"];\n", id, label);
     for (std::size_t a = 0; a < v.args.size(); ++a) {

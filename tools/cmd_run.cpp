@@ -20,7 +20,8 @@ void register_run_command(CLI::App& app) {
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("MODEL", o->model, "IR file (.evir)")->required();
-  cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")->required();
+  cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")
+      ->required();
   cmd->add_option("-o,--output", o->output, "output CSV (default stdout), written atomically");
   cmd->add_option("--engine", o->engine, "interp (reference interpreter) or jit (compiled kernel)")
       ->check(CLI::IsMember({"interp", "jit"}));
@@ -42,8 +43,8 @@ void register_run_command(CLI::App& app) {
       }
     } else {
       if (t.cols() < n_in)
-        throw Error(fmt::format("{}: has {} columns but model '{}' takes {} inputs", o->input, t.cols(), m.name,
-                                n_in));
+        throw Error(fmt::format("{}: has {} columns but model '{}' takes {} inputs", o->input, t.cols(),
+                                m.name, n_in));
       for (std::size_t i = 0; i < n_in; ++i) cols.push_back(i);
     }
     const std::size_t n = t.rows();

@@ -1,0 +1,77 @@
+// The CSV reader: header, quoting, CRLF, and errors with line numbers.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "ir/csv.h"
+#include "ir/error.h"
+
+using namespace evoc;
+
+namespace {
+std::string error_of(std::string_view text, csv::ReadOptions o = {}) {
+  try {
+    csv::parse(text, "d.csv", o);
+  } catch (const ParseError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+}  // namespace
+
+TEST_CASE("header and rows") {
+  auto t = csv::parse("a,b,c\n1,2,3\n4.5,-6,7e2\n");
+  CHECK(t.columns == std::vector<std::string>{"a", "b", "c"});
+  CHECK(t.rows() == 2);
+  CHECK(t.at(1, 0) == 4.5f);
+  CHECK(t.at(1, 2) == 700.0f);
+  CHECK(t.column_index("b") == 1);
+  CHECK_THROWS_WITH_AS(t.column_index("z"), "no column named 'z' (columns: a, b, c)", Error);
+}
+
+TEST_CASE("quoted fields, CRLF, BOM, blank lines, no final newline") {
+  auto t = csv::parse("\xEF\xBB\xBF\"x, one\",\"say \"\"hi\"\"\"\r\n\"1\", 2 \r\n\r\n3,+4");
+  CHECK(t.columns == std::vector<std::string>{"x, one", "say \"hi\""});
+  CHECK(t.rows() == 2);
+  CHECK(t.at(0, 0) == 1.0f);
+  CHECK(t.at(0, 1) == 2.0f);
+  CHECK(t.at(1, 1) == 4.0f);
+  auto multi = csv::parse("\"two\nlines\",b\n1,2\n");
+  CHECK(multi.columns[0] == "two\nlines");
+}
+
+TEST_CASE("errors name the line and column") {
+  CHECK(error_of("") == "d.csv:1: error: empty file: expected a header line");
+  CHECK(error_of("\n\n") == "d.csv:1: error: empty file: expected a header line");
+  CHECK(error_of("a,b\n1,2\n3\n") == "d.csv:3: error: row has 1 field, expected 2 (one per header column)");
+  CHECK(error_of("a,b\n1,2,3\n") == "d.csv:2: error: row has 3 fields, expected 2 (one per header column)");
+  CHECK(error_of("a,b\n1,x\n") == "d.csv:2:3: error: column 'b': cannot read 'x' as a number");
+  CHECK(error_of("a,b\r\n1,2\r\n3,\r\n") == "d.csv:3:3: error: empty cell in column 'b'");
+  CHECK(error_of("a,b\n1,\"2\n") == "d.csv:2:3: error: unterminated quoted field");
+  CHECK(error_of("a,a\n1,2\n") == "d.csv:1:3: error: duplicate column name 'a'");
+  CHECK(error_of("a,,c\n") == "d.csv:1:3: error: empty column name in the header (column 2)");
+  CHECK(error_of("a\n1e39\n") == "d.csv:2:1: error: column 'a': 1e39 is out of the range of f32");
+  CHECK(error_of("a\nnan\n") == "d.csv:2:1: error: column 'a': nan is not a finite number");
+  CHECK(error_of("a\n1\"2\n") == "d.csv:2:2: error: quote inside an unquoted field");
+  CHECK(error_of("a\n\"1\"x\n") == "d.csv:2:4: error: unexpected character after a closing quote");
+  CHECK(error_of("a\n12abc\n") == "d.csv:2:1: error: column 'a': cannot read '12abc' as a number");
+}
+
+TEST_CASE("NaN and Inf cells when allowed") {
+  auto t = csv::parse("a,b\nnan,-inf\n", "d.csv", {.allow_nan = true});
+  CHECK(std::isnan(t.at(0, 0)));
+  CHECK(t.at(0, 1) == -INFINITY);
+}
+
+TEST_CASE("format writes a header and round-trips values") {
+  const float v[] = {1.5f, -0.0f, 0.1f, 3e-20f};
+  std::string text = csv::format({"p", "q, r"}, v, 2);
+  CHECK(text == "p,\"q, r\"\n1.5,-0\n0.1,3e-20\n");
+  auto t = csv::parse(text);
+  CHECK(t.at(1, 1) == 3e-20f);
+}
+
+TEST_CASE("unreadable file") {
+  CHECK_THROWS_WITH_AS(csv::read("/nonexistent.csv"),
+                       "/nonexistent.csv: cannot read: No such file or directory", Error);
+}

@@ -1,0 +1,109 @@
+// The polynomial transcendentals of ir/scalar.h against libm, in ulps, over the whole f32 range.
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "ir/random_module.h"
+#include "ir/scalar.h"
+
+using namespace evoc::ir;
+
+namespace {
+// Distance in units in the last place between two finite floats (as ordered integers).
+int64_t ulps(float a, float b) {
+  auto ordered = [](float f) {
+    int32_t i = std::bit_cast<int32_t>(f);
+    return i < 0 ? static_cast<int64_t>(INT32_MIN) - i : static_cast<int64_t>(i);
+  };
+  return std::llabs(ordered(a) - ordered(b));
+}
+
+template <class F, class Ref>
+int64_t max_ulps(F f, Ref ref, float lo, float hi, int samples) {
+  Rng rng(1);
+  int64_t worst = 0;
+  for (int i = 0; i < samples; ++i) {
+    float x = rng.uniform(lo, hi);
+    float got = f(x);
+    float want = static_cast<float>(ref(static_cast<double>(x)));
+    if (std::isinf(want) || std::isinf(got)) {
+      REQUIRE(got == want);
+      continue;
+    }
+    worst = std::max(worst, ulps(got, want));
+  }
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("exp is within 2 ulp of the correctly rounded result") {
+  auto f = [](float x) { return eval_unary(Op::Exp, x); };
+  CHECK(max_ulps(
+            f, [](double x) { return std::exp(x); }, -87.0f, 88.7f, 200000) <= 2);
+  CHECK(max_ulps(
+            f, [](double x) { return std::exp(x); }, -1.0f, 1.0f, 100000) <= 2);
+  // subnormal results stay close in absolute terms
+  CHECK(std::fabs(f(-100.0f) - static_cast<float>(std::exp(-100.0))) < 1e-44f);
+  CHECK(f(88.8f) == INFINITY);
+  CHECK(f(-105.0f) == 0.0f);
+  CHECK(f(0.0f) == 1.0f);
+}
+
+TEST_CASE("log is within 2 ulp") {
+  auto f = [](float x) { return eval_unary(Op::Log, x); };
+  CHECK(max_ulps(
+            f, [](double x) { return std::log(x); }, 1e-30f, 1e30f, 100000) <= 2);
+  CHECK(max_ulps(
+            f, [](double x) { return std::log(x); }, 0.5f, 2.0f, 100000) <= 2);
+  CHECK(f(1.0f) == 0.0f);
+  // subnormal inputs
+  CHECK(f(1e-40f) == doctest::Approx(std::log(1e-40)).epsilon(1e-6));
+  CHECK(f(1.4e-45f) == doctest::Approx(std::log(static_cast<double>(1.4e-45f))).epsilon(1e-6));
+}
+
+TEST_CASE("tanh and sigmoid are accurate in relative terms") {
+  Rng rng(2);
+  double worst_tanh = 0, worst_sigmoid = 0;
+  for (int i = 0; i < 200000; ++i) {
+    float x = rng.uniform(-12.0f, 12.0f) * (rng.chance(0.3f) ? 1e-3f : 1.0f);
+    double t = std::tanh(static_cast<double>(x));
+    double s = 1.0 / (1.0 + std::exp(-static_cast<double>(x)));
+    if (t != 0) worst_tanh = std::max(worst_tanh, std::fabs(eval_unary(Op::Tanh, x) - t) / std::fabs(t));
+    worst_sigmoid = std::max(worst_sigmoid, std::fabs(eval_unary(Op::Sigmoid, x) - s) / s);
+  }
+  CHECK(worst_tanh < 1e-6);
+  CHECK(worst_sigmoid < 1e-6);
+}
+
+TEST_CASE("min and max are IEEE 754-2019 minimum and maximum") {
+  CHECK(std::signbit(eval_binary(Op::Min, 0.0f, -0.0f)));
+  CHECK(std::signbit(eval_binary(Op::Min, -0.0f, 0.0f)));
+  CHECK(!std::signbit(eval_binary(Op::Max, 0.0f, -0.0f)));
+  CHECK(!std::signbit(eval_binary(Op::Max, -0.0f, 0.0f)));
+  CHECK(std::isnan(eval_binary(Op::Min, NAN, 1.0f)));
+  CHECK(std::isnan(eval_binary(Op::Max, 1.0f, NAN)));
+  CHECK(eval_binary(Op::Min, 2.0f, -INFINITY) == -INFINITY);
+}
+
+TEST_CASE("op table") {
+  CHECK(op_from_name("dot") == Op::Dot);
+  CHECK(!op_from_name("mull"));
+  CHECK(op_info(Op::Mul).arity == 2);
+  CHECK(is_commutative(Op::Min));
+  CHECK(!is_commutative(Op::Sub));
+  CHECK(op_info(Op::Dot).arity == -1);
+  // identities are exact: x op e == x bit for bit
+  Rng rng(3);
+  for (int k = 0; k < kNumOps; ++k) {
+    Op op = static_cast<Op>(k);
+    auto e = op_info(op).identity;
+    if (!e) continue;
+    for (float x : {0.0f, -0.0f, 1.5f, -3.0f, INFINITY, -INFINITY, 1e-40f}) {
+      CAPTURE(op_name(op));
+      CAPTURE(x);
+      CHECK(std::bit_cast<uint32_t>(eval_binary(op, x, *e)) == std::bit_cast<uint32_t>(x));
+    }
+  }
+}
