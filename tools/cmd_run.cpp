@@ -1,5 +1,7 @@
 // evoc run: apply a model to the rows of a CSV file and write the outputs as CSV.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include <fmt/core.h>
 
@@ -11,6 +13,54 @@
 #include "tools/engine.h"
 
 namespace evoc::tools {
+
+namespace {
+
+/// The rows of `t` as a row-major n x n_in matrix of the model's inputs: by input name when
+/// `by_name`, else the first n_in columns.
+std::vector<float> gather_inputs(const ir::Module& m, const csv::Table& t, bool by_name,
+                                 const std::string& file) {
+  const std::size_t n_in = m.n_in();
+  std::vector<std::size_t> cols;
+  if (by_name) {
+    for (const auto& name : m.input_names) {
+      try {
+        cols.push_back(t.column_index(name));
+      } catch (const Error& e) {
+        throw Error(fmt::format("{}: {}", file, e.what()));
+      }
+    }
+  } else {
+    if (t.cols() < n_in)
+      throw Error(
+          fmt::format("{}: has {} columns but model '{}' takes {} inputs", file, t.cols(), m.name, n_in));
+    for (std::size_t i = 0; i < n_in; ++i) cols.push_back(i);
+  }
+  std::vector<float> x(t.rows() * n_in);
+  for (std::size_t r = 0; r < t.rows(); ++r)
+    for (std::size_t i = 0; i < n_in; ++i) x[r * n_in + i] = t.at(r, cols[i]);
+  return x;
+}
+
+/// Runs the engine over all rows; returns the outputs and the seconds it took.
+std::pair<std::vector<float>, double> run_rows(const std::string& engine_name, const ir::Module& m,
+                                               const std::vector<float>& x, std::size_t n) {
+  std::vector<float> y(n * m.n_out());
+  auto engine = make_engine(engine_name, m);
+  auto start = std::chrono::steady_clock::now();
+  engine->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(m.n_in()), y.data(),
+              static_cast<int64_t>(m.n_out()));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return {std::move(y), seconds};
+}
+
+bool all_inputs_named_in(const ir::Module& m, const csv::Table& t) {
+  for (const auto& name : m.input_names)
+    if (std::find(t.columns.begin(), t.columns.end(), name) == t.columns.end()) return false;
+  return true;
+}
+
+}  // namespace
 
 void register_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model on the rows of a CSV file");
@@ -31,36 +81,69 @@ void register_run_command(CLI::App& app) {
   cmd->callback([o] {
     ir::Module m = ir::read_module(o->model);
     csv::Table t = csv::read(o->input, {.allow_nan = o->allow_nan});
-    const std::size_t n_in = m.n_in();
-    std::vector<std::size_t> cols;
-    if (o->by_name) {
-      for (const auto& name : m.input_names) {
-        try {
-          cols.push_back(t.column_index(name));
-        } catch (const Error& e) {
-          throw Error(fmt::format("{}: {}", o->input, e.what()));
-        }
-      }
-    } else {
-      if (t.cols() < n_in)
-        throw Error(fmt::format("{}: has {} columns but model '{}' takes {} inputs", o->input, t.cols(),
-                                m.name, n_in));
-      for (std::size_t i = 0; i < n_in; ++i) cols.push_back(i);
-    }
-    const std::size_t n = t.rows();
-    std::vector<float> x(n * n_in);
-    for (std::size_t r = 0; r < n; ++r)
-      for (std::size_t i = 0; i < n_in; ++i) x[r * n_in + i] = t.at(r, cols[i]);
-    std::vector<float> y(n * m.n_out());
-    auto engine = make_engine(o->engine, m);
-    auto start = std::chrono::steady_clock::now();
-    engine->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(n_in), y.data(),
-                static_cast<int64_t>(m.n_out()));
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    emit_output(o->output, csv::format(m.output_names, y.data(), n));
+    std::vector<float> x = gather_inputs(m, t, o->by_name, o->input);
+    auto [y, seconds] = run_rows(o->engine, m, x, t.rows());
+    emit_output(o->output, csv::format(m.output_names, y.data(), t.rows()));
     if (o->timing)
-      fmt::print(stderr, "{} rows in {:.3f} ms ({:.0f} rows/s, engine {})\n", n, seconds * 1e3,
-                 seconds > 0 ? n / seconds : 0.0, o->engine);
+      fmt::print(stderr, "{} rows in {:.3f} ms ({:.0f} rows/s, engine {})\n", t.rows(), seconds * 1e3,
+                 seconds > 0 ? t.rows() / seconds : 0.0, o->engine);
+  });
+
+  auto* eval = app.add_subcommand("eval", "Score a model on a labelled CSV: accuracy or R^2, and rows/s");
+  struct EvalOptions {
+    std::string model, input, target, engine = default_engine();
+    int repeat = 1;
+  };
+  auto e = std::make_shared<EvalOptions>();
+  eval->add_option("MODEL", e->model, "IR file (.evir)")->required();
+  eval->add_option("-i,--input", e->input, "CSV with a header: the model's inputs (by name) and the target")
+      ->required();
+  eval->add_option("--target", e->target,
+                   "target column (default: the model's 'target' metadata, else the last)");
+  eval->add_option("--engine", e->engine, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+  eval->add_option("--repeat", e->repeat, "time this many passes over the rows (best is reported)")
+      ->check(CLI::Range(1, 100000));
+  eval->callback([e] {
+    ir::Module m = ir::read_module(e->model);
+    csv::Table t = csv::read(e->input);
+    if (t.rows() == 0) throw Error(fmt::format("{}: no rows to score", e->input));
+    std::string target = !e->target.empty()          ? e->target
+                         : !m.meta("target").empty() ? m.meta("target")
+                                                     : t.columns.back();
+    std::size_t tcol;
+    try {
+      tcol = t.column_index(target);
+    } catch (const Error& err) {
+      throw Error(fmt::format("{}: {}", e->input, err.what()));
+    }
+    std::vector<float> x = gather_inputs(m, t, all_inputs_named_in(m, t), e->input);
+    const std::size_t n = t.rows(), k = m.n_out();
+    auto [y, seconds] = run_rows(e->engine, m, x, n);
+    for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
+    const bool classify = m.meta("task") == "classify" || (m.meta("task").empty() && k > 1);
+    if (classify) {
+      std::size_t correct = 0;
+      for (std::size_t r = 0; r < n; ++r) {
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < k; ++c)
+          if (y[r * k + c] > y[r * k + best]) best = c;
+        if (k == 1) best = y[r] > 0 ? 1 : 0;  // a single logit
+        correct += static_cast<float>(best) == t.at(r, tcol);
+      }
+      fmt::print("accuracy  {:.4f}  ({} of {} rows)\n", static_cast<double>(correct) / n, correct, n);
+    } else {
+      double mean = 0, ss_tot = 0, ss_res = 0;
+      for (std::size_t r = 0; r < n; ++r) mean += t.at(r, tcol);
+      mean /= n;
+      for (std::size_t r = 0; r < n; ++r) {
+        ss_tot += (t.at(r, tcol) - mean) * (t.at(r, tcol) - mean);
+        ss_res += (t.at(r, tcol) - y[r * k]) * (t.at(r, tcol) - y[r * k]);
+      }
+      fmt::print("r2        {:.4f}  (rmse {:.4g}, {} rows)\n", ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0,
+                 std::sqrt(ss_res / n), n);
+    }
+    fmt::print("speed     {:.3g} rows/s  ({:.1f} ns/row, engine {}, batch {})\n",
+               seconds > 0 ? n / seconds : 0.0, seconds * 1e9 / n, e->engine, n);
   });
 }
 

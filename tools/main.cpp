@@ -18,6 +18,12 @@ int main(int argc, char** argv) {
 #ifdef EVOC_HAVE_TRAINER
   evoc::tools::register_train_command(app);
 #endif
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands([&](CLI::App* sub) {
+                                         return sub->get_name() == argv[1];
+                                       }).empty()) {
+    fmt::print(stderr, "evoc: error: unknown command '{}' (see 'evoc --help' for the commands)\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -27,7 +27,7 @@ TEST_CASE("evoc fmt round-trips every golden file byte for byte") {
 }
 
 TEST_CASE("every subcommand has --help") {
-  for (const char* sub : {"fmt", "verify", "inspect", "run", "dot"}) {
+  for (const char* sub : {"fmt", "verify", "inspect", "run", "eval", "dot"}) {
     CAPTURE(sub);
     auto r = run_evoc(std::string(sub) + " --help");
     CHECK(r.status == 0);
@@ -95,8 +95,8 @@ TEST_CASE("run: bad inputs are clear errors with a non-zero exit and no output")
        "/nonexistent-dir/out.csv: cannot write"},
       {"run " + model + " -i " + write("names.csv", "p,q\n1,2\n") + " --by-name -o " + out, "no column named 'a'"},
       {"run " + model + " --engine nope -i x.csv", "--engine"},
-      {"run " + model + " --bogus-flag", "--bogus-flag"},
-      {"frobnicate", "frobnicate"},
+      {"run " + model + " -i x.csv --bogus-flag", "--bogus-flag"},
+      {"frobnicate", "unknown command 'frobnicate'"},
   };
   for (const Case& c : cases) {
     CAPTURE(c.args);
@@ -116,4 +116,26 @@ TEST_CASE("run: --by-name picks columns, --allow-nan lets NaN through") {
   auto r = run_evoc("run " + kGolden + "02_binary.evir --engine interp --by-name --allow-nan -i " + tmp.file("r.csv"));
   CHECK(r.status == 0);
   CHECK(r.out == "sum,difference,product,quotient,minimum,maximum\nnan,nan,nan,nan,nan,nan\n");
+}
+
+TEST_CASE("eval: R^2 for regression, accuracy for classification") {
+  TempDir tmp;
+  write_file_atomic(tmp.file("reg.evir"),
+                    "evir 1\nmodule \"r\" inputs 1 outputs 1\nmeta \"task\" \"regress\"\ninput %0 \"a\"\n"
+                    "%1 = affine %0, 2, 1\noutput %1 \"y\"\n");
+  write_file_atomic(tmp.file("reg.csv"), "a,t\n1,3\n2,5\n3,7.5\n");
+  auto r = run_evoc("eval " + tmp.file("reg.evir") + " --engine interp -i " + tmp.file("reg.csv"));
+  CHECK(r.status == 0);
+  // residuals 0, 0, 0.5 against a mean of 5.1667: 1 - 0.25/10.1667
+  CHECK(r.out.find("r2        0.9754") != std::string::npos);
+  write_file_atomic(tmp.file("cls.evir"),
+                    "evir 1\nmodule \"c\" inputs 1 outputs 2\nmeta \"task\" \"classify\"\ninput %0 \"a\"\n"
+                    "%1 = neg %0\noutput %1 \"0\"\noutput %0 \"1\"\n");
+  write_file_atomic(tmp.file("cls.csv"), "a,label\n1,1\n-2,0\n3,0\n");
+  auto c = run_evoc("eval " + tmp.file("cls.evir") + " --engine interp -i " + tmp.file("cls.csv"));
+  CHECK(c.status == 0);
+  CHECK(c.out.find("accuracy  0.6667  (2 of 3 rows)") != std::string::npos);
+  auto bad = run_evoc("eval " + tmp.file("cls.evir") + " --engine interp --target nope -i " + tmp.file("cls.csv"));
+  CHECK(bad.status == 1);
+  CHECK(bad.err.find("no column named 'nope'") != std::string::npos);
 }

@@ -1,6 +1,7 @@
 // Helpers shared by the IR tests.
 #pragma once
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
