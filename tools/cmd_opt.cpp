@@ -1,0 +1,109 @@
+// evoc opt: run optimisation pipelines over a model, in the style of LLVM's `opt`.
+//
+//   evoc opt model.evir -o model.opt.evir -O2 --stats
+//   evoc opt model.evir --passes=const-fold,fixed-point(simplify,cse),dce --print-after-change
+//   evoc opt --list-passes
+//
+// The optimised IR goes to -o (atomically) or stdout; IR dumps and reports go to stderr.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "ir/csv.h"
+#include "ir/error.h"
+#include "ir/parser.h"
+#include "ir/printer.h"
+#include "passes/pass_manager.h"
+#include "passes/pipeline.h"
+#include "passes/registry.h"
+#include "tools/cli_util.h"
+#include "tools/commands.h"
+
+namespace evoc::tools {
+
+namespace {
+
+struct OptOptions {
+  std::string input, output, passes, reference_rows;
+  int level = 2;
+  float weight_threshold = 0.0f;
+  bool fast_math = false, list_passes = false, print_pipeline = false;
+  passes::Instrumentation instrumentation;
+};
+
+// The first n_in columns of a CSV file, row-major, as reference rows for lossy passes.
+std::vector<float> read_reference_rows(const std::string& path, std::size_t n_in) {
+  const csv::Table t = csv::read(path);
+  if (t.cols() < n_in)
+    throw Error(fmt::format("{}: has {} columns but the model takes {} inputs", path, t.cols(), n_in));
+  std::vector<float> rows;
+  rows.reserve(t.rows() * n_in);
+  for (std::size_t r = 0; r < t.rows(); ++r)
+    for (std::size_t i = 0; i < n_in; ++i) rows.push_back(t.at(r, i));
+  return rows;
+}
+
+void run_opt(const OptOptions& o) {
+  if (o.list_passes) {
+    fmt::print("passes (use as --passes=a,b,fixed-point(c,d)):\n{}", passes::pass_list_text());
+    return;
+  }
+  if (o.input.empty()) throw Error("opt: no input file (see evoc opt --help)");
+  ir::Module m = ir::read_module(o.input);
+  passes::PassOptions options;
+  options.fast_math = o.fast_math;
+  options.weight_threshold = o.weight_threshold;
+  if (!o.reference_rows.empty()) options.reference_rows = read_reference_rows(o.reference_rows, m.n_in());
+  const std::string pipeline =
+      o.passes.empty() ? passes::level_pipeline(static_cast<passes::OptLevel>(o.level), options) : o.passes;
+  for (const std::string& name : o.instrumentation.print_after)
+    if (!passes::find_pass(name))
+      throw Error(fmt::format("--print-after: unknown pass '{}' (known passes: {})", name, passes::pass_names()));
+  const std::vector<passes::PipelineStep> steps = passes::parse_pipeline(pipeline);
+  if (o.print_pipeline) fmt::print(stderr, "pipeline: {}\n", passes::format_pipeline(steps));
+  if (const auto inexact = passes::inexact_passes(steps, options); !inexact.empty()) {
+    std::string which;
+    for (const auto& [name, exactness] : inexact)
+      which += fmt::format("{}{} ({})", which.empty() ? "" : ", ", name, passes::exactness_name(exactness));
+    fmt::print(stderr, "evoc opt: note: not bit-exact: {}; see evoc opt --list-passes\n", which);
+  }
+  passes::PassManager pm(options, o.instrumentation);
+  for (const passes::PipelineStep& step : steps) pm.add_step(step);
+  pm.run(m);
+  emit_output(o.output, ir::print_module(m));
+}
+
+}  // namespace
+
+void register_opt_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("opt", "Optimise a model with a pass pipeline (default -O2)");
+  auto o = std::make_shared<OptOptions>();
+  passes::Instrumentation& in = o->instrumentation;
+  cmd->add_option("IN", o->input, "IR file (.evir)");
+  cmd->add_option("-o,--output", o->output, "output IR file, written atomically ('-' or absent: stdout)");
+  auto* level = cmd->add_option("-O", o->level, "optimisation level: -O0 nothing, -O1 cleanups, -O2 fixed point")
+                    ->check(CLI::Range(0, 2));
+  cmd->add_option("--passes", o->passes, "pass pipeline, e.g. const-fold,fixed-point(simplify,cse),dce")
+      ->excludes(level);
+  cmd->add_flag("--fast-math", o->fast_math,
+                "allow rewrites that assume no NaN/Inf, ignore signed zeros and reassociate "
+                "(-O1/-O2 then also run drop-zero-weights and fold-affine)");
+  cmd->add_option("--weight-threshold", o->weight_threshold,
+                  "drop-small-weights: drop dot terms with |weight| below this (lossy)");
+  cmd->add_option("--reference-rows", o->reference_rows,
+                  "CSV whose first n_in columns are rows on which lossy passes measure their error");
+  cmd->add_flag("--verify-each", in.verify_each, "verify after every pass; name the failing pass");
+  cmd->add_flag("--print-after-all", in.print_after_all, "print the IR after every pass (stderr)");
+  cmd->add_option("--print-after", in.print_after, "print the IR after the named passes (stderr)")
+      ->delimiter(',');
+  cmd->add_flag("--print-after-change", in.print_after_change, "print the IR after every pass that changed it");
+  cmd->add_flag("--time-passes", in.time_passes, "report the time spent in each pass (stderr)");
+  cmd->add_flag("--stats", in.stats, "report what each pass did: values removed, rewrites, ... (stderr)");
+  cmd->add_flag("--print-pipeline", o->print_pipeline, "print the pipeline that runs (stderr)");
+  cmd->add_flag("--list-passes", o->list_passes, "list the passes with their exactness and exit");
+  cmd->callback([o] { run_opt(*o); });
+}
+
+}  // namespace evoc::tools
