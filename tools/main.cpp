@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   evoc::tools::register_run_command(app);
   evoc::tools::register_opt_command(app);
   evoc::tools::register_compile_command(app);
+  evoc::tools::register_bench_command(app);
 #ifdef EVOC_HAVE_TRAINER
   evoc::tools::register_train_command(app);
 #endif

@@ -1,0 +1,27 @@
+// Lowering of an ir::Module to one LLVM function with the kernel ABI (see options.h).
+// Private to codegen/.
+#pragma once
+
+#include <string>
+
+#include <llvm/IR/Function.h>
+#include <llvm/IR/Module.h>
+
+#include "ir/module.h"
+
+namespace evoc::codegen {
+
+/// What the lowering needs to know besides the module.
+struct LowerOptions {
+  std::string symbol;      ///< name of the kernel function
+  unsigned width = 8;      ///< rows per SIMD step (lanes); 1 gives scalar code
+  bool fast_math = false;  ///< put reassoc + contract flags on the floating-point operations
+  bool native_floor = true;  ///< the target has a floor instruction (see LlvmArith)
+};
+
+/// Adds the kernel of `m` to `out` and returns it. The kernel walks the rows W at a time, one
+/// row per lane; in the last, partial step the spare lanes repeat the last row and are not
+/// stored, so memory outside the caller's rows is never touched.
+llvm::Function* lower_kernel(const ir::Module& m, llvm::Module& out, const LowerOptions& options);
+
+}  // namespace evoc::codegen

@@ -1,0 +1,134 @@
+// The compilation pipeline (see pipeline.h): lowering, the new PassBuilder's default pipelines,
+// and the legacy code-generation pass manager, each phase timed with a steady clock.
+#include "codegen/pipeline.h"
+
+#include <chrono>
+
+#include <llvm/Analysis/CGSCCPassManager.h>
+#include <llvm/Analysis/LoopAnalysisManager.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/PassManager.h>
+#include <llvm/IR/PassTimingInfo.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Pass.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Passes/StandardInstrumentations.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include "codegen/lower.h"
+#include "codegen/target.h"
+#include "ir/error.h"
+#include "ir/verifier.h"
+
+namespace evoc::codegen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+llvm::OptimizationLevel optimization_level(int level) {
+  switch (level) {
+    case 0: return llvm::OptimizationLevel::O0;
+    case 1: return llvm::OptimizationLevel::O1;
+    case 2: return llvm::OptimizationLevel::O2;
+    default: return llvm::OptimizationLevel::O3;
+  }
+}
+
+void optimize(LlvmKernel& k, int level, bool time_passes) {
+  llvm::LoopAnalysisManager lam;
+  llvm::FunctionAnalysisManager fam;
+  llvm::CGSCCAnalysisManager cgam;
+  llvm::ModuleAnalysisManager mam;
+  llvm::PassInstrumentationCallbacks callbacks;
+  llvm::TimePassesHandler timer(time_passes);
+  std::string report;
+  llvm::raw_string_ostream report_stream(report);
+  if (time_passes) {
+    timer.setOutStream(report_stream);
+    timer.registerCallbacks(callbacks);
+  }
+  llvm::PassBuilder builder(k.machine.get(), llvm::PipelineTuningOptions(), std::nullopt, &callbacks);
+  builder.registerModuleAnalyses(mam);
+  builder.registerCGSCCAnalyses(cgam);
+  builder.registerFunctionAnalyses(fam);
+  builder.registerLoopAnalyses(lam);
+  builder.crossRegisterProxies(lam, fam, cgam, mam);
+  const llvm::OptimizationLevel opt = optimization_level(level);
+  llvm::ModulePassManager passes =
+      level == 0 ? builder.buildO0DefaultPipeline(opt) : builder.buildPerModuleDefaultPipeline(opt);
+  passes.run(*k.module, mam);
+  if (time_passes) {
+    timer.print();
+    k.times.pass_report += report;
+  }
+}
+
+}  // namespace
+
+LlvmKernel build_llvm_kernel(const ir::Module& m, const CodegenOptions& options) {
+  ir::verify_or_throw(m, "codegen");
+  LlvmKernel k;
+  k.symbol = kernel_symbol(m, options);
+  k.machine = make_target_machine(options);
+  k.width = vector_width(*k.machine, options);
+
+  auto start = Clock::now();
+  k.context = std::make_unique<llvm::LLVMContext>();
+  k.module = std::make_unique<llvm::Module>(m.name.empty() ? "evoc" : m.name, *k.context);
+  k.module->setTargetTriple(k.machine->getTargetTriple().str());
+  k.module->setDataLayout(k.machine->createDataLayout());
+  lower_kernel(m, *k.module,
+               {.symbol = k.symbol, .width = k.width, .fast_math = options.fast_math,
+                .native_floor = has_native_floor(*k.machine)});
+  for (llvm::Function& fn : *k.module) {
+    fn.addFnAttr("target-cpu", k.machine->getTargetCPU());
+    if (!k.machine->getTargetFeatureString().empty())
+      fn.addFnAttr("target-features", k.machine->getTargetFeatureString());
+  }
+  std::string problems;
+  llvm::raw_string_ostream problem_stream(problems);
+  if (llvm::verifyModule(*k.module, &problem_stream))
+    throw Error("internal error: invalid LLVM IR for '" + k.symbol + "': " + problems);
+  k.times.ir_generation_ms = ms_since(start);
+
+  start = Clock::now();
+  optimize(k, options.opt_level, options.time_passes);
+  k.times.optimization_ms = ms_since(start);
+  return k;
+}
+
+std::string emit_machine_code(LlvmKernel& k, llvm::CodeGenFileType type, bool time_passes) {
+  auto start = Clock::now();
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream stream(buffer);
+  llvm::legacy::PassManager passes;
+  if (k.machine->addPassesToEmitFile(passes, stream, nullptr, type))
+    throw Error("target '" + k.machine->getTargetTriple().str() + "' cannot emit this file type");
+  // The back end's pass timers are process-wide: concurrent compilations that time their
+  // passes share them.
+  const bool was_timing = llvm::TimePassesIsEnabled;
+  llvm::TimePassesIsEnabled = time_passes || was_timing;
+  passes.run(*k.module);
+  llvm::TimePassesIsEnabled = was_timing;
+  if (time_passes) {
+    std::string report;
+    llvm::raw_string_ostream report_stream(report);
+    llvm::reportAndResetTimings(&report_stream);
+    k.times.pass_report += report;
+  }
+  k.times.machine_code_ms += ms_since(start);
+  return std::string(buffer.data(), buffer.size());
+}
+
+std::string llvm_text(const LlvmKernel& k) {
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  k.module->print(stream, nullptr);
+  return text;
+}
+
+}  // namespace evoc::codegen

@@ -1,0 +1,235 @@
+// evoc::Kernel (see kernel.h): where the code comes from (JIT, cache, library), and how run()
+// splits a batch into tasks and applies the classifier post-processing tile by tile.
+#include "runtime/kernel.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "codegen/aot.h"
+#include "codegen/jit.h"
+#include "ir/error.h"
+#include "ir/parser.h"
+#include "runtime/kernel_cache.h"
+#include "runtime/shared_library.h"
+#include "runtime/thread_pool.h"
+
+namespace evoc {
+
+struct Kernel::State {
+  codegen::KernelFn function = nullptr;
+  std::optional<codegen::JitKernel> jit;  ///< owns the code of a JIT kernel
+  std::optional<SharedLibrary> library;   ///< owns the code of a cached or AOT kernel
+  std::size_t n_in = 0, n_logits = 0, n_out = 0;
+  Output output = Output::Raw;
+  std::vector<std::string> input_names, output_names;
+  KernelInfo info;
+  ThreadPool* pool = nullptr;
+  int64_t rows_per_task = 0;
+
+  /// Opens the shared object at `path` and looks the kernel up in it.
+  void load(const std::string& path);
+  void run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+/// Rows per post-processing tile: the kernel writes a tile's logits to a thread-local buffer.
+constexpr int64_t kTileRows = 256;
+
+/// Rows of a task are a multiple of this, so that SIMD steps stay full.
+constexpr int64_t kTaskGranule = 64;
+
+/// About 2^18 value evaluations per task: tens of microseconds, well above the cost of
+/// waking a worker.
+int64_t default_rows_per_task(const ir::Module& m) {
+  const int64_t values = std::max<int64_t>(1, static_cast<int64_t>(m.values.size()));
+  return std::clamp<int64_t>((int64_t{1} << 18) / values, 256, 65536);
+}
+
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> names;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = list.find(',', start);
+    std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
+    names.push_back(first == std::string::npos ? "" : name.substr(first, last - first + 1));
+    if (comma == std::string::npos) return names;
+    start = comma + 1;
+  }
+}
+
+/// The output column names for `mode`; throws if `mode` needs a classifier and `m` is not one.
+std::vector<std::string> column_names(const ir::Module& m, Output mode) {
+  if (mode == Output::Raw) return m.output_names;
+  const char* what = mode == Output::Argmax ? "argmax" : "probabilities";
+  const std::string task = m.meta("task");
+  if (!task.empty() && task != "classify")
+    throw Error(
+        fmt::format("module '{}': output '{}' needs a classifier, but its task is '{}'", m.name, what, task));
+  if (m.n_out() == 0)
+    throw Error(fmt::format("module '{}': output '{}' needs at least one output", m.name, what));
+  const std::size_t k = class_count(m.n_out());
+  std::vector<std::string> classes;
+  if (m.meta("classes").empty()) {
+    for (std::size_t c = 0; c < k; ++c) classes.push_back("class_" + std::to_string(c));
+  } else {
+    classes = split_names(m.meta("classes"));
+    if (classes.size() != k)
+      throw Error(
+          fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}",
+                      m.name, classes.size(), m.n_out(), k));
+  }
+  if (mode == Output::Argmax) return {"class"};
+  return classes;
+}
+
+}  // namespace
+
+void Kernel::State::load(const std::string& path) {
+  const auto start = Clock::now();
+  info.path = path;
+  library.emplace(path);
+  function = reinterpret_cast<codegen::KernelFn>(library->symbol(info.symbol));
+  info.load_ms = ms_since(start);
+}
+
+void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+  if (output == Output::Raw) {
+    function(x, n, x_stride, y, y_stride);
+    return;
+  }
+  thread_local std::vector<float> logits;
+  logits.resize(static_cast<std::size_t>(kTileRows) * n_logits);
+  const auto width = static_cast<int64_t>(n_logits);
+  for (int64_t r = 0; r < n; r += kTileRows) {
+    const int64_t rows = std::min(kTileRows, n - r);
+    function(x + r * x_stride, rows, x_stride, logits.data(), width);
+    postprocess(output, n_logits, logits.data(), width, rows, y + r * y_stride, y_stride);
+  }
+}
+
+Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const KernelOptions& options) {
+  state->n_in = m.n_in();
+  state->n_logits = m.n_out();
+  state->output = options.output;
+  state->n_out = output_width(options.output, m.n_out());
+  state->input_names = m.input_names;
+  state->pool = &ThreadPool::shared(options.threads);
+  state->rows_per_task = options.rows_per_task > 0 ? options.rows_per_task : default_rows_per_task(m);
+  return Kernel(std::move(state));
+}
+
+Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
+  auto state = std::make_shared<State>();
+  state->output_names = column_names(m, options.output);
+  KernelInfo& info = state->info;
+  info.symbol = codegen::kernel_symbol(m, options.codegen);
+  const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  if (dir.empty()) {
+    state->jit.emplace(codegen::compile_jit(m, options.codegen));
+    state->function = state->jit->function();
+    info.source = KernelSource::Jit;
+    info.compile_times = state->jit->times();
+    return finish(std::move(state), m, options);
+  }
+
+  const KernelCache cache(dir);
+  const std::string path = cache.entry_path(m, options.codegen);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) {
+    try {
+      state->load(path);
+      info.source = KernelSource::CacheHit;
+      return finish(std::move(state), m, options);
+    } catch (const Error&) {
+      state->library.reset();  // an unusable entry (e.g. from another machine): rebuild it
+    }
+  }
+  codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options.codegen);
+  cache.store(path, so.data);
+  state->load(path);
+  info.source = KernelSource::CacheMiss;
+  info.compile_times = so.times;
+  return finish(std::move(state), m, options);
+}
+
+Kernel Kernel::from_file(const std::string& path, const KernelOptions& options) {
+  return compile(ir::read_module(path), options);
+}
+
+Kernel Kernel::load_library(const std::string& library_path, const ir::Module& m,
+                            const KernelOptions& options) {
+  auto state = std::make_shared<State>();
+  state->output_names = column_names(m, options.output);
+  state->info.source = KernelSource::Library;
+  state->info.symbol = codegen::kernel_symbol(m, options.codegen);
+  state->load(library_path);
+  return finish(std::move(state), m, options);
+}
+
+void Kernel::run(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+  const State& s = *state_;
+  if (n < 0) throw Error(fmt::format("run: negative row count {}", n));
+  if (n == 0) return;
+  if (!x || !y) throw Error(fmt::format("run: {} buffer is null", !x ? "input" : "output"));
+  if (x_stride < static_cast<int64_t>(s.n_in) || y_stride < static_cast<int64_t>(s.n_out))
+    throw Error(fmt::format("run: strides ({}, {}) are smaller than the rows ({} in, {} out)", x_stride,
+                            y_stride, s.n_in, s.n_out));
+  const int64_t threads = s.pool->size();
+  if (threads == 1 || n < 2 * s.rows_per_task) {
+    s.run_rows(x, n, x_stride, y, y_stride);
+    return;
+  }
+  // At least rows_per_task rows per task, and a few tasks per thread to even out the load.
+  int64_t rows = std::max(s.rows_per_task, (n + 4 * threads - 1) / (4 * threads));
+  rows = (rows + kTaskGranule - 1) / kTaskGranule * kTaskGranule;
+  const auto tasks = static_cast<std::size_t>((n + rows - 1) / rows);
+  s.pool->parallel_for(tasks, [&](std::size_t task) {
+    const int64_t begin = static_cast<int64_t>(task) * rows;
+    s.run_rows(x + begin * x_stride, std::min(rows, n - begin), x_stride, y + begin * y_stride, y_stride);
+  });
+}
+
+std::vector<float> Kernel::run(std::span<const float> x) const {
+  const std::size_t n_in = state_->n_in;
+  if (n_in == 0 ? !x.empty() : x.size() % n_in != 0)
+    throw Error(fmt::format("run: {} input floats are not whole rows of {}", x.size(), n_in));
+  const std::size_t n = n_in == 0 ? 0 : x.size() / n_in;
+  std::vector<float> y(n * state_->n_out);
+  if (n > 0) run(x.data(), static_cast<int64_t>(n), n_in, y.data(), state_->n_out);
+  return y;
+}
+
+std::size_t Kernel::n_in() const { return state_->n_in; }
+std::size_t Kernel::n_out() const { return state_->n_out; }
+const std::vector<std::string>& Kernel::input_names() const { return state_->input_names; }
+const std::vector<std::string>& Kernel::output_names() const { return state_->output_names; }
+const KernelInfo& Kernel::info() const { return state_->info; }
+unsigned Kernel::threads() const { return state_->pool->size(); }
+
+const char* source_name(KernelSource source) {
+  switch (source) {
+    case KernelSource::Jit:
+      return "jit";
+    case KernelSource::CacheMiss:
+      return "cache miss";
+    case KernelSource::CacheHit:
+      return "cache hit";
+    case KernelSource::Library:
+      return "library";
+  }
+  return "?";
+}
+
+}  // namespace evoc

@@ -1,2 +1,0 @@
-// Placeholder translation unit until the runtime lands.
-namespace evoc::runtime {}

@@ -1,0 +1,78 @@
+// Softmax, sigmoid and argmax over rows (see postprocess.h).
+#include "runtime/postprocess.h"
+
+#include <cmath>
+#include <string>
+
+#include "ir/error.h"
+
+namespace evoc {
+
+Output output_from_name(std::string_view name) {
+  if (name == "raw") return Output::Raw;
+  if (name == "probabilities") return Output::Probabilities;
+  if (name == "argmax") return Output::Argmax;
+  throw Error("unknown output '" + std::string(name) + "' (choices: raw, probabilities, argmax)");
+}
+
+std::size_t output_width(Output mode, std::size_t n_logits) {
+  switch (mode) {
+    case Output::Raw:
+      return n_logits;
+    case Output::Probabilities:
+      return class_count(n_logits);
+    case Output::Argmax:
+      return 1;
+  }
+  return n_logits;
+}
+
+namespace {
+
+void probabilities(std::size_t k, const float* z, float* p) {
+  if (k == 1) {
+    const float one = 1.0f / (1.0f + std::exp(-z[0]));
+    p[0] = 1.0f - one;
+    p[1] = one;
+    return;
+  }
+  float top = z[0];
+  for (std::size_t c = 1; c < k; ++c) top = std::isnan(z[c]) || z[c] > top ? z[c] : top;
+  float sum = 0;
+  for (std::size_t c = 0; c < k; ++c) {
+    p[c] = std::exp(z[c] - top);
+    sum += p[c];
+  }
+  for (std::size_t c = 0; c < k; ++c) p[c] /= sum;
+}
+
+float argmax(std::size_t k, const float* z) {
+  if (k == 1) return z[0] > 0 ? 1.0f : 0.0f;
+  std::size_t best = 0;
+  for (std::size_t c = 1; c < k; ++c)
+    if (z[c] > z[best] || (std::isnan(z[best]) && !std::isnan(z[c]))) best = c;
+  return static_cast<float>(best);
+}
+
+}  // namespace
+
+void postprocess(Output mode, std::size_t n_logits, const float* in, int64_t in_stride, int64_t n, float* out,
+                 int64_t out_stride) {
+  for (int64_t r = 0; r < n; ++r) {
+    const float* z = in + r * in_stride;
+    float* o = out + r * out_stride;
+    switch (mode) {
+      case Output::Raw:
+        for (std::size_t c = 0; c < n_logits; ++c) o[c] = z[c];
+        break;
+      case Output::Probabilities:
+        probabilities(n_logits, z, o);
+        break;
+      case Output::Argmax:
+        o[0] = argmax(n_logits, z);
+        break;
+    }
+  }
+}
+
+}  // namespace evoc

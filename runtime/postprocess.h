@@ -1,0 +1,33 @@
+// Classifier post-processing of a kernel's raw outputs (logits), row by row: class
+// probabilities (softmax; a single logit is read as binary, sigmoid) or the winning class.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace evoc {
+
+/// What a Kernel writes for each row.
+enum class Output {
+  Raw,            ///< the module's outputs as they are
+  Probabilities,  ///< one probability per class: softmax of the outputs; sigmoid for one logit
+  Argmax,         ///< one column: the index of the most likely class, as a float
+};
+
+/// The Output named "raw", "probabilities" or "argmax"; throws evoc::Error otherwise.
+Output output_from_name(std::string_view name);
+
+/// Number of classes of a classifier with `n_logits` outputs (two for a single logit).
+inline std::size_t class_count(std::size_t n_logits) { return n_logits == 1 ? 2 : n_logits; }
+
+/// Columns written per row for `mode` on a module with `n_logits` outputs.
+std::size_t output_width(Output mode, std::size_t n_logits);
+
+/// Transforms `n` rows of `n_logits` logits (rows `in_stride` apart) into `n` rows of
+/// output_width(mode) columns (rows `out_stride` apart). A NaN logit makes the row's
+/// probabilities NaN; argmax ignores NaNs (class 0 if all are NaN).
+void postprocess(Output mode, std::size_t n_logits, const float* in, int64_t in_stride, int64_t n, float* out,
+                 int64_t out_stride);
+
+}  // namespace evoc

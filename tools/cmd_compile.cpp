@@ -1,0 +1,89 @@
+// evoc compile: a model to a native kernel, at any stage of the code generator, in the style of
+// `llc` and Toy's `-emit=`:
+//
+//   evoc compile model.evir --emit=obj -o model.o --name iris
+//   evoc compile model.evir --emit=header -o iris.h --name iris
+//   evoc compile model.evir --emit=asm --mcpu=skylake-avx512 -O3
+//   evoc compile model.evir --emit=so -o libiris.so --time-passes
+//
+// The model is first optimised by the IR pipeline (`--ir-opt`, default 2, the same as
+// `evoc opt -O2`), then lowered and optimised by LLVM (-O0..-O3). Outputs are written atomically
+// (or to stdout for '-' or no -o with a text format); timing reports go to stderr.
+#include <memory>
+#include <string>
+
+#include <fmt/core.h>
+
+#include "codegen/aot.h"
+#include "codegen/c_emitter.h"
+#include "ir/error.h"
+#include "ir/parser.h"
+#include "passes/pass_manager.h"
+#include "tools/cli_util.h"
+#include "tools/commands.h"
+
+namespace evoc::tools {
+namespace {
+
+struct CompileOptions {
+  std::string input, output, emit = "obj";
+  int ir_opt = 2;
+  codegen::CodegenOptions codegen;
+};
+
+bool is_binary(const std::string& emit) { return emit == "obj" || emit == "so"; }
+
+void run_compile(const CompileOptions& o) {
+  ir::Module m = ir::read_module(o.input);
+  // The header describes the model as given (its hash included); the code, the optimised model.
+  if (o.emit != "header") {
+    passes::PassOptions pass_options;
+    pass_options.fast_math = o.codegen.fast_math;
+    passes::optimize(m, static_cast<passes::OptLevel>(o.ir_opt), pass_options);
+  }
+  if (is_binary(o.emit) && (o.output.empty() || o.output == "-"))
+    throw Error(fmt::format("compile: --emit={} writes a binary file; give it with -o", o.emit));
+  if (o.emit == "c") {
+    emit_output(o.output, codegen::emit_c(m, codegen::kernel_symbol(m, o.codegen)));
+    return;
+  }
+  const auto kind = codegen::emit_kind_from_name(o.emit);
+  if (!kind) throw Error(fmt::format("compile: unknown --emit={} (expected {}, c)", o.emit, codegen::emit_kind_names()));
+  const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, o.codegen);
+  emit_output(o.output, artifact.data);
+  if (o.codegen.time_passes && *kind != codegen::EmitKind::Header)
+    fmt::print(stderr, "{}: {}", o.input, artifact.times.format());
+}
+
+}  // namespace
+
+void register_compile_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand("compile", "Compile a model to a native kernel (LLVM IR, asm, object, header, .so)");
+  auto o = std::make_shared<CompileOptions>();
+  codegen::CodegenOptions& c = o->codegen;
+  cmd->add_option("MODEL", o->input, "IR file (.evir)")->required();
+  cmd->add_option("-o,--output", o->output, "output file, written atomically ('-' or absent: stdout, text only)");
+  cmd->add_option("--emit", o->emit,
+                  "what to produce: llvm (optimised LLVM IR), asm, obj (relocatable, PIC), header (C header "
+                  "with the kernel declaration, n_in, n_out, hash, names), so (shared object via cc -shared), "
+                  "c (portable C99)")
+      ->check(CLI::IsMember({"llvm", "asm", "obj", "header", "so", "c"}));
+  cmd->add_option("--name", c.symbol, "kernel symbol (default: evoc_ followed by the model name)");
+  cmd->add_option("-O", c.opt_level, "LLVM optimisation level 0..3 (default 2)")->check(CLI::Range(0, 3));
+  cmd->add_option("--ir-opt", o->ir_opt, "IR optimisation level before lowering, as evoc opt -O (default 2)")
+      ->check(CLI::Range(0, 2));
+  cmd->add_option("--mcpu", c.cpu, "target CPU, e.g. skylake-avx512, x86-64-v3 (default: the host CPU)");
+  cmd->add_option("--target", c.triple, "target triple, e.g. aarch64-linux-gnu (default: the host)");
+  cmd->add_option("--mattr", c.features, "extra target features, e.g. +avx2,-avx512f");
+  cmd->add_option("--vector-width", c.vector_width, "rows per SIMD step (default: 16 AVX-512, 8 AVX, 4 otherwise)")
+      ->check(CLI::Range(1, 64));
+  cmd->add_flag("--fast-math", c.fast_math,
+                "allow reassociation and FMA contraction (results then differ from the interpreter in the "
+                "last bits); the IR pipeline also runs its fast-math passes");
+  cmd->add_flag("--time-passes", c.time_passes,
+                "report the time of each phase (IR generation, LLVM optimisation, machine code) and of each "
+                "LLVM pass (stderr)");
+  cmd->callback([o] { run_compile(*o); });
+}
+
+}  // namespace evoc::tools

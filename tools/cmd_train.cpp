@@ -1,0 +1,176 @@
+// evoc train: evolve a network on a CSV file or a built-in task and write it as text IR.
+//
+// Prints the inferred task, one line per epoch (train loss, validation metric, ops, the
+// verdict on the last mutation, seconds, the new mutation) and a final summary; a progress bar
+// within each epoch goes to stderr when it is a terminal. The model is written atomically.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include "ir/error.h"
+#include "ir/file_util.h"
+#include "ir/printer.h"
+#include "tools/commands.h"
+#include "trainer/trainer.h"
+
+namespace evoc::tools {
+
+namespace {
+
+struct TrainArgs {
+  std::string data, synthetic, output, target, history;
+  std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
+  bool quiet = false;
+  trainer::Options options;
+};
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && isatty(fileno(stderr))) {}
+  void update(int epoch, int batch, int batches) {
+    if (!enabled_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (batch != batches && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const int width = 30;
+    int filled = batches ? width * batch / batches : width;
+    fmt::print(stderr, "\r  epoch {:>4} [{}{}] {}/{}", epoch, std::string(filled, '#'),
+               std::string(width - filled, '.'), batch, batches);
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  void clear() {
+    if (!drawn_) return;
+    fmt::print(stderr, "\r\033[K");
+    std::fflush(stderr);
+    drawn_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_;
+};
+
+/// On --resume, drops the history lines of epochs after the checkpoint (written by a run
+/// interrupted after its last checkpoint), so that the file lists every epoch once.
+void trim_history(const std::string& history, const std::string& resume_dir) {
+  std::ifstream state(resume_dir + "/state.json");
+  nlohmann::json saved = nlohmann::json::parse(state, nullptr, /*allow_exceptions=*/false);
+  if (saved.is_discarded() || !saved.contains("epoch")) return;  // train() reports the bad checkpoint
+  const int epoch = saved["epoch"].get<int>();
+  std::ifstream in(history);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_discarded() && j.value("epoch", 0) <= epoch) kept += line + '\n';
+  }
+  write_file_atomic(history, kept);
+}
+
+void run_train(TrainArgs& args) {
+  trainer::Options& o = args.options;
+  o.task = trainer::parse_task(args.task);
+  o.norm = trainer::parse_norm(args.norm);
+  o.activation = trainer::parse_activation(args.activation);
+  o.optimizer = trainer::parse_optimizer(args.optimizer);
+  o.ops = trainer::parse_op_kinds(args.ops);
+  if (args.data.empty() == args.synthetic.empty())
+    throw Error("train: give either a CSV file or --synthetic NAME");
+  trainer::Dataset data = args.synthetic.empty() ? trainer::load_csv(args.data, args.target)
+                                                 : trainer::make_synthetic(args.synthetic);
+
+  std::unique_ptr<std::ofstream> history;
+  if (!args.history.empty()) {
+    if (!o.resume_dir.empty()) trim_history(args.history, o.resume_dir);
+    auto mode = o.resume_dir.empty() ? std::ios::trunc : std::ios::app;
+    history = std::make_unique<std::ofstream>(args.history, std::ios::out | mode);
+    if (!*history) throw Error(fmt::format("{}: cannot write", args.history));
+  }
+  ProgressBar bar(!args.quiet);
+  std::string metric;
+  trainer::Callbacks callbacks;
+  callbacks.on_info = [&](const std::string& message) {
+    if (!args.quiet) fmt::print("{}: {}\n", data.name, message);
+  };
+  callbacks.on_batch = [&](int epoch, int batch, int batches) { bar.update(epoch, batch, batches); };
+  callbacks.on_epoch = [&](const trainer::EpochReport& r) {
+    bar.clear();
+    if (!args.quiet) {
+      fmt::print("epoch {:>4}  train {:<10.5g} val {} {:<7.4f} ops {:>3}  {:<8}  {:>4}+ {:>4}-  {:6.2f}s  {}\n",
+                 r.epoch, r.train_loss, r.metric, r.val_metric, r.ops, r.decision, r.accepted, r.reverted,
+                 r.seconds, r.mutation);
+      std::fflush(stdout);
+    }
+    if (history) {
+      nlohmann::json line = {{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"val_loss", r.val_loss},
+                             {"val_metric", r.val_metric}, {"metric", r.metric}, {"ops", r.ops}, {"decision", r.decision},
+                             {"mutation", r.mutation}, {"accepted", r.accepted}, {"reverted", r.reverted},
+                             {"seconds", r.seconds}};
+      *history << line.dump() << '\n' << std::flush;
+    }
+  };
+
+  trainer::Result result = trainer::train(data, o, callbacks);
+  write_file_atomic(args.output, ir::print_module(result.module));
+  const trainer::Summary& s = result.summary;
+  if (!args.quiet) {
+    fmt::print("test {} {:.4f}  ops {}  parameters {}  epochs {} (best {})  mutations {} accepted, {} reverted  "
+               "time {:.2f}s\n",
+               s.metric, s.test_metric, s.ops, s.parameters, s.epochs, s.best_epoch, s.accepted,
+               s.reverted, s.seconds);
+    fmt::print("wrote {}\n", args.output);
+  }
+}
+
+}  // namespace
+
+void register_train_command(CLI::App& app) {
+  auto args = std::make_shared<TrainArgs>();
+  trainer::Options& o = args->options;
+  CLI::App* cmd = app.add_subcommand("train", "Evolve a network on a CSV file or a built-in task; write text IR");
+  cmd->add_option("data", args->data, "CSV file with a header row (numeric columns)");
+  cmd->add_option("--synthetic", args->synthetic, "built-in task instead of a file: interaction (y = x0*x1 + x2), xor");
+  cmd->add_option("-o,--output", args->output, "where to write the model (text IR)")->required();
+  cmd->add_option("--target", args->target, "target column (default: the last one)");
+  cmd->add_option("--task", args->task, "classify | regress | auto (inferred from the target)")->capture_default_str();
+  cmd->add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
+  cmd->add_option("--lr", o.lr, "learning rate")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "minibatch rows")->capture_default_str();
+  cmd->add_option("--weight-decay", o.weight_decay, "weight decay")->capture_default_str();
+  cmd->add_option("--optimizer", args->optimizer, "adam | adamw")->capture_default_str();
+  cmd->add_option("--max-ops", o.max_ops, "op budget over all layers (0: a linear model)")->capture_default_str();
+  cmd->add_option("--grow", o.grow, "ops added per mutation")->capture_default_str();
+  cmd->add_option("--pool", o.pool, "candidates scored per added op (1: random growth)")->capture_default_str();
+  cmd->add_option("--prune-below", o.prune_below, "prune the weakest leaf op below this contribution")
+      ->capture_default_str();
+  cmd->add_option("--min-gain", o.min_gain, "accept a mutation if it lowers validation loss by this fraction")
+      ->capture_default_str();
+  cmd->add_option("--significance", o.significance,
+                  "and only if the gain exceeds this many standard errors of the per-row gains")
+      ->capture_default_str();
+  cmd->add_option("--layers", o.layers, "stacked layers")->capture_default_str();
+  cmd->add_option("--width", o.width, "outputs of each hidden layer")->capture_default_str();
+  cmd->add_option("--activation", args->activation, "between layers: none | relu | tanh | sigmoid")
+      ->capture_default_str();
+  cmd->add_option("--norm", args->norm, "op output normalisation: batch | l2batch | none")->capture_default_str();
+  cmd->add_option("--ops", args->ops, "op kinds growth may use (unary or binary IR kinds)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed of the split, the initialisation and the evolution")->capture_default_str();
+  cmd->add_option("--device", o.device, "cpu | cuda")->capture_default_str();
+  cmd->add_option("--threads", o.threads, "LibTorch threads (1 is bit-reproducible)")->capture_default_str();
+  cmd->add_option("--history", args->history, "write one JSON line per epoch to this file");
+  cmd->add_option("--checkpoint", o.checkpoint_dir, "save the run state in this directory (atomically)");
+  cmd->add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoints")->capture_default_str();
+  cmd->add_option("--resume", o.resume_dir, "continue the run saved in this directory (same options)");
+  cmd->add_flag("-q,--quiet", args->quiet, "print nothing but errors");
+  cmd->callback([args] { run_train(*args); });
+}
+
+}  // namespace evoc::tools
