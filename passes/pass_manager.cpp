@@ -20,13 +20,13 @@ constexpr int kMaxFixedPointRounds = 32;
 }  // namespace
 
 std::string level_pipeline(OptLevel level, const PassOptions& options) {
-  const std::string round = options.fast_math
-                                ? "drop-zero-weights,const-fold,simplify,fold-affine,cse,dce"
-                                : "const-fold,simplify,cse,dce";
+  const std::string inexact_round = "drop-zero-weights,const-fold,simplify,fold-affine,cse,dce";
+  const std::string round = options.fast_math ? inexact_round : "const-fold,simplify,cse,dce";
   switch (level) {
     case OptLevel::O0: return "";
     case OptLevel::O1: return round;
     case OptLevel::O2: return "fixed-point(" + round + ")";
+    case OptLevel::O3: return "fixed-point(" + inexact_round + ")";
   }
   return "";
 }

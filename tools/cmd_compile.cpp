@@ -71,7 +71,7 @@ void register_compile_command(CLI::App& app) {
   cmd->add_option("--name", c.symbol, "kernel symbol (default: evoc_ followed by the model name)");
   cmd->add_option("-O", c.opt_level, "LLVM optimisation level 0..3 (default 2)")->check(CLI::Range(0, 3));
   cmd->add_option("--ir-opt", o->ir_opt, "IR optimisation level before lowering, as evoc opt -O (default 2)")
-      ->check(CLI::Range(0, 2));
+      ->check(CLI::Range(0, 3));
   cmd->add_option("--mcpu", c.cpu, "target CPU, e.g. skylake-avx512, x86-64-v3 (default: the host CPU)");
   cmd->add_option("--target", c.triple, "target triple, e.g. aarch64-linux-gnu (default: the host)");
   cmd->add_option("--mattr", c.features, "extra target features, e.g. +avx2,-avx512f");

@@ -83,8 +83,9 @@ void register_opt_command(CLI::App& app) {
   passes::Instrumentation& in = o->instrumentation;
   cmd->add_option("IN", o->input, "IR file (.evir)");
   cmd->add_option("-o,--output", o->output, "output IR file, written atomically ('-' or absent: stdout)");
-  auto* level = cmd->add_option("-O", o->level, "optimisation level: -O0 nothing, -O1 cleanups, -O2 fixed point")
-                    ->check(CLI::Range(0, 2));
+  auto* level = cmd->add_option("-O", o->level, "optimisation level: -O0 nothing, -O1 cleanups, -O2 exact fixed point, -O3 also\n"
+                    "drop-zero-weights and fold-affine (rounding-changing)")
+                    ->check(CLI::Range(0, 3));
   cmd->add_option("--passes", o->passes, "pass pipeline, e.g. const-fold,fixed-point(simplify,cse),dce")
       ->excludes(level);
   cmd->add_flag("--fast-math", o->fast_math,

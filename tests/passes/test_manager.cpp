@@ -83,6 +83,8 @@ TEST_CASE("the levels are the documented pipelines") {
   CHECK(passes::level_pipeline(passes::OptLevel::O2) == "fixed-point(const-fold,simplify,cse,dce)");
   CHECK(passes::level_pipeline(passes::OptLevel::O2, fast) ==
         "fixed-point(drop-zero-weights,const-fold,simplify,fold-affine,cse,dce)");
+  CHECK(passes::level_pipeline(passes::OptLevel::O3) ==
+        "fixed-point(drop-zero-weights,const-fold,simplify,fold-affine,cse,dce)");
   // Every pass of a default level is exact.
   for (const auto& step : passes::parse_pipeline("const-fold,simplify,cse,dce"))
     CHECK(passes::pass_named(step.name).exactness == passes::Exactness::Exact);

@@ -171,6 +171,8 @@ TEST_CASE("rounding-changing passes and the fast-math levels stay within toleran
         check(original, rows, std::string(p.name), fast, comparison_for(p.exactness_under(fast)), seed, coverage);
     check(original, rows, passes::level_pipeline(passes::OptLevel::O2, fast), fast, Compare::ToleranceWhereFinite,
           seed, coverage);
+    check(original, rows, passes::level_pipeline(passes::OptLevel::O3), passes::PassOptions{},
+          Compare::ToleranceWhereFinite, seed, coverage);
   }
   check_not_vacuous(coverage);
   MESSAGE("largest scaled error of the rounding-changing pipelines: " << coverage.worst_scaled_error);
@@ -198,18 +200,20 @@ TEST_CASE("the lossy pass keeps modules valid and reports the error it introduce
   }
 }
 
-TEST_CASE("-O2 reaches a fixed point: optimising its output again changes nothing") {
-  for (bool fast_math : {false, true}) {
-    passes::PassOptions options;
-    options.fast_math = fast_math;
-    for (uint64_t seed = 0; seed < kModules; ++seed) {
-      ir::Module once = test_module(seed);
-      passes::optimize(once, passes::OptLevel::O2, options);
-      ir::Module twice = once;
-      const bool changed = passes::optimize(twice, passes::OptLevel::O2, options);
-      if (changed || !(twice == once))
-        FAIL("seed " << seed << (fast_math ? " (fast-math)" : "") << ": second -O2 changed\n"
-                     << ir::print_module(once) << "into\n" << ir::print_module(twice));
+TEST_CASE("-O2 and -O3 reach a fixed point: optimising their output again changes nothing") {
+  for (passes::OptLevel level : {passes::OptLevel::O2, passes::OptLevel::O3})
+    for (bool fast_math : {false, true}) {
+      passes::PassOptions options;
+      options.fast_math = fast_math;
+      for (uint64_t seed = 0; seed < kModules; ++seed) {
+        ir::Module once = test_module(seed);
+        passes::optimize(once, level, options);
+        ir::Module twice = once;
+        const bool changed = passes::optimize(twice, level, options);
+        if (changed || !(twice == once))
+          FAIL("seed " << seed << " level " << static_cast<int>(level) << (fast_math ? " (fast-math)" : "")
+                       << ": a second run changed\n"
+                       << ir::print_module(once) << "into\n" << ir::print_module(twice));
+      }
     }
-  }
 }
