@@ -1,12 +1,16 @@
 // evoc train: evolve a network on a CSV file or a built-in task and write it as text IR.
 //
-// Prints the inferred task, one line per epoch (train loss, validation metric, ops, the
-// verdict on the last mutation, seconds, the new mutation) and a final summary; a progress bar
-// within each epoch goes to stderr when it is a terminal. The model is written atomically.
+// Reports on stderr: the inferred task, one line per epoch (train loss, validation metric,
+// ops, the verdict on the last mutation, seconds, the new mutation), a final summary, and a
+// progress bar within each epoch when stderr is a terminal. The model is written atomically,
+// and an output path that cannot be written is an error before training starts.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 
@@ -75,6 +79,15 @@ void trim_history(const std::string& history, const std::string& resume_dir) {
   write_file_atomic(history, kept);
 }
 
+/// Fails early, before any training, if `path` cannot be written (the same message as the
+/// final write would give).
+void check_writable(const std::string& path) {
+  std::filesystem::path dir = std::filesystem::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  if (access((dir / ".").c_str(), W_OK) != 0)
+    throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+}
+
 void run_train(TrainArgs& args) {
   trainer::Options& o = args.options;
   o.task = trainer::parse_task(args.task);
@@ -84,6 +97,7 @@ void run_train(TrainArgs& args) {
   o.ops = trainer::parse_op_kinds(args.ops);
   if (args.data.empty() == args.synthetic.empty())
     throw Error("train: give either a CSV file or --synthetic NAME");
+  check_writable(args.output);
   trainer::Dataset data = args.synthetic.empty() ? trainer::load_csv(args.data, args.target)
                                                  : trainer::make_synthetic(args.synthetic);
 
@@ -98,16 +112,15 @@ void run_train(TrainArgs& args) {
   std::string metric;
   trainer::Callbacks callbacks;
   callbacks.on_info = [&](const std::string& message) {
-    if (!args.quiet) fmt::print("{}: {}\n", data.name, message);
+    if (!args.quiet) fmt::print(stderr, "{}: {}\n", data.name, message);
   };
   callbacks.on_batch = [&](int epoch, int batch, int batches) { bar.update(epoch, batch, batches); };
   callbacks.on_epoch = [&](const trainer::EpochReport& r) {
     bar.clear();
     if (!args.quiet) {
-      fmt::print("epoch {:>4}  train {:<10.5g} val {} {:<7.4f} ops {:>3}  {:<8}  {:>4}+ {:>4}-  {:6.2f}s  {}\n",
+      fmt::print(stderr, "epoch {:>4}  train {:<10.5g} val {} {:<7.4f} ops {:>3}  {:<8}  {:>4}+ {:>4}-  {:6.2f}s  {}\n",
                  r.epoch, r.train_loss, r.metric, r.val_metric, r.ops, r.decision, r.accepted, r.reverted,
                  r.seconds, r.mutation);
-      std::fflush(stdout);
     }
     if (history) {
       nlohmann::json line = {{"epoch", r.epoch}, {"train_loss", r.train_loss}, {"val_loss", r.val_loss},
@@ -122,11 +135,11 @@ void run_train(TrainArgs& args) {
   write_file_atomic(args.output, ir::print_module(result.module));
   const trainer::Summary& s = result.summary;
   if (!args.quiet) {
-    fmt::print("test {} {:.4f}  ops {}  parameters {}  epochs {} (best {})  mutations {} accepted, {} reverted  "
+    fmt::print(stderr, "test {} {:.4f}  ops {}  parameters {}  epochs {} (best {})  mutations {} accepted, {} reverted  "
                "time {:.2f}s\n",
                s.metric, s.test_metric, s.ops, s.parameters, s.epochs, s.best_epoch, s.accepted,
                s.reverted, s.seconds);
-    fmt::print("wrote {}\n", args.output);
+    fmt::print(stderr, "wrote {}\n", args.output);
   }
 }
 

@@ -1,0 +1,169 @@
+// The trainer's public API: data sets, training options, and `train`, which evolves a network
+// in LibTorch (train one epoch -> prune -> grow, accepting or reverting each mutation on
+// validation loss against its parent trained alongside) and exports the best network seen to
+// an ir::Module.
+//
+// This header is free of LibTorch on purpose: tools and tests include it without paying for
+// torch headers. Everything torch-specific lives in trainer/network.h and the .cpp files.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/module.h"
+
+namespace evoc::trainer {
+
+/// What the network predicts: class logits or one real value.
+enum class Task { Auto, Classify, Regress };
+/// Normalisation of each op output (see Options::norm).
+enum class Norm { Batch, L2Batch, None };
+/// Activation applied to a hidden layer's outputs before the next layer reads them.
+enum class Activation { None, Relu, Tanh, Sigmoid };
+/// The optimiser: Adam (L2 penalty added to the gradient) or AdamW (decoupled decay).
+enum class Optimizer { Adam, AdamW };
+
+/// A table of numeric features and one numeric target.
+struct Dataset {
+  std::string name;                        ///< file stem or synthetic task name
+  std::vector<std::string> feature_names;  ///< one per feature column
+  std::string target_name;
+  std::vector<float> features;             ///< rows() * n_features(), row-major
+  std::vector<float> target;               ///< one value per row
+  std::size_t rows() const { return target.size(); }
+  std::size_t n_features() const { return feature_names.size(); }
+  /// The features of `rows`, row-major.
+  std::vector<float> feature_rows(const std::vector<uint32_t>& rows) const;
+};
+
+/// Reads a CSV file with a header; `target` names the target column (empty: the last one).
+/// Throws evoc::Error naming the file (and line, for malformed CSV) or the unknown column.
+Dataset load_csv(const std::string& path, const std::string& target = "");
+/// Names of the built-in synthetic tasks ("interaction": y = x0*x1 + x2 + noise; "xor": sign
+/// of x0*x1 as two classes; each with distractor features).
+std::vector<std::string> synthetic_names();
+/// Generates a built-in task (fixed generator seed, so a name always means the same data).
+Dataset make_synthetic(const std::string& name, std::size_t rows = 2000);
+/// Classify when every target value is a small non-negative integer (at most 20 classes),
+/// regress otherwise.
+Task infer_task(const Dataset& data);
+
+/// Row indices of the training, validation and test splits.
+struct Split {
+  std::vector<uint32_t> train, validation, test;
+};
+/// A seeded random split of `rows` rows; the fractions are of all rows.
+Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, double test_fraction);
+
+/// Everything that controls a training run.
+struct Options {
+  Task task = Task::Auto;
+  int epochs = 100;
+  float lr = 0.01f;
+  int batch = 64;
+  float weight_decay = 0.0f;
+  Optimizer optimizer = Optimizer::Adam;
+  int max_ops = 32;            ///< op budget over all layers; 0 trains a linear model
+  int grow = 1;                ///< ops added per mutation step
+  int pool = 64;               ///< candidates scored per added op; 1 is pure random growth
+  float prune_below = 0.01f;   ///< prune the weakest leaf op when its contribution is below this
+  float min_gain = 0.001f;     ///< accept a mutation if it lowers validation loss by this fraction
+  float significance = 1.0f;   ///< ... and by this many standard errors of the per-row gains
+  int layers = 1;
+  int width = 8;               ///< outputs of each hidden layer (layers > 1)
+  Activation activation = Activation::Tanh;
+  Norm norm = Norm::Batch;
+  std::vector<ir::Op> ops = {ir::Op::Add, ir::Op::Mul};  ///< op kinds growth may use
+  uint64_t seed = 1;           ///< drives the split, the initialisation and the evolution
+  std::string device = "cpu";  ///< "cpu" or "cuda"
+  int threads = 1;             ///< LibTorch intra-op threads (1 for bit-reproducible runs)
+  double validation_fraction = 0.15;
+  double test_fraction = 0.15;
+  std::string checkpoint_dir;  ///< when set, the full state is saved here atomically
+  int checkpoint_every = 5;    ///< epochs between checkpoints (and one after the last epoch)
+  std::string resume_dir;      ///< when set, continue the run saved in this directory
+};
+
+/// Parse option names ("batch", "l2batch", "none", ...); throw evoc::Error listing the choices.
+Norm parse_norm(const std::string& name);
+Activation parse_activation(const std::string& name);
+Optimizer parse_optimizer(const std::string& name);
+Task parse_task(const std::string& name);
+/// Parses a comma-separated list of unary or binary IR op kinds ("add,mul,tanh").
+std::vector<ir::Op> parse_op_kinds(const std::string& list);
+std::string task_name(Task task);
+std::string norm_name(Norm norm);
+std::string activation_name(Activation activation);
+
+/// What happened in one epoch.
+struct EpochReport {
+  int epoch = 0;             ///< 1-based
+  double train_loss = 0;     ///< mean minibatch loss
+  double val_loss = 0;       ///< after the accept/revert decision
+  double val_metric = 0;     ///< accuracy or R^2 on the validation split
+  std::string metric;        ///< "accuracy" or "r2"
+  int ops = 0;               ///< ops in the network after the decision (before the next mutation)
+  std::string decision;      ///< "accepted", "reverted" or "" (no mutation was pending)
+  std::string mutation;      ///< the mutation made at the end of this epoch, e.g. "+mul(x0,x1)"
+  int accepted = 0;          ///< totals so far
+  int reverted = 0;
+  double seconds = 0;        ///< wall time of this epoch
+};
+
+/// Observers of a run; every member may be empty.
+struct Callbacks {
+  std::function<void(int epoch, int batch, int batches)> on_batch;
+  std::function<void(const EpochReport&)> on_epoch;
+  std::function<void(const std::string& message)> on_info;  ///< e.g. the inferred task
+};
+
+/// The outcome of a run, measured on the best network (by validation loss).
+struct Summary {
+  Task task = Task::Regress;
+  std::string metric;        ///< "accuracy" or "r2"
+  double test_metric = 0;
+  double val_metric = 0;
+  double val_loss = 0;
+  int best_epoch = 0;
+  int ops = 0;
+  int64_t parameters = 0;    ///< head weights and biases plus scalar operands
+  int epochs = 0;
+  int accepted = 0;
+  int reverted = 0;
+  double seconds = 0;
+};
+
+/// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
+/// computes the same function as the exported module (up to float rounding).
+class TrainedNetwork {
+ public:
+  struct Impl;
+  explicit TrainedNetwork(std::unique_ptr<Impl> impl);
+  ~TrainedNetwork();
+  /// Outputs for `n` raw rows of `n_features` floats; returns n * n_outputs floats, row-major.
+  std::vector<float> predict(const float* x, int64_t n) const;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Everything a run produces.
+struct Result {
+  ir::Module module;
+  Summary summary;
+  Split split;
+  std::shared_ptr<const TrainedNetwork> network;
+};
+
+/// Trains on `data` and exports the best network. Throws evoc::Error on bad options or data.
+Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
+
+/// The metric of `predictions` (n_outputs floats per row of `rows`, in order) against the
+/// targets of `data`: accuracy (argmax of the logits) or R^2.
+double score_rows(const Dataset& data, Task task, const std::vector<float>& predictions,
+                  const std::vector<uint32_t>& rows);
+
+}  // namespace evoc::trainer
