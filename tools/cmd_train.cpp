@@ -17,6 +17,7 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "ir/csv.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/printer.h"
@@ -28,7 +29,7 @@ namespace evoc::tools {
 namespace {
 
 struct TrainArgs {
-  std::string data, synthetic, output, target, history;
+  std::string data, synthetic, output, target, history, test_csv;
   std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
   bool quiet = false;
   trainer::Options options;
@@ -88,6 +89,21 @@ void check_writable(const std::string& path) {
     throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
 }
 
+/// Writes the held-out test rows (raw features, then the target) as CSV, so that a compiled
+/// model can be scored on exactly the rows the trainer's test metric used.
+void write_test_rows(const std::string& path, const trainer::Dataset& data, const std::vector<uint32_t>& rows) {
+  std::vector<std::string> columns = data.feature_names;
+  columns.push_back(data.target_name);
+  const std::size_t width = columns.size();
+  std::vector<float> table(rows.size() * width);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    for (std::size_t c = 0; c < data.n_features(); ++c)
+      table[r * width + c] = data.features[rows[r] * data.n_features() + c];
+    table[r * width + width - 1] = data.target[rows[r]];
+  }
+  write_file_atomic(path, csv::format(columns, table.data(), rows.size()));
+}
+
 void run_train(TrainArgs& args) {
   trainer::Options& o = args.options;
   o.task = trainer::parse_task(args.task);
@@ -98,6 +114,7 @@ void run_train(TrainArgs& args) {
   if (args.data.empty() == args.synthetic.empty())
     throw Error("train: give either a CSV file or --synthetic NAME");
   check_writable(args.output);
+  if (!args.test_csv.empty()) check_writable(args.test_csv);
   trainer::Dataset data = args.synthetic.empty() ? trainer::load_csv(args.data, args.target)
                                                  : trainer::make_synthetic(args.synthetic);
 
@@ -133,6 +150,7 @@ void run_train(TrainArgs& args) {
 
   trainer::Result result = trainer::train(data, o, callbacks);
   write_file_atomic(args.output, ir::print_module(result.module));
+  if (!args.test_csv.empty()) write_test_rows(args.test_csv, data, result.split.test);
   const trainer::Summary& s = result.summary;
   if (!args.quiet) {
     fmt::print(stderr, "test {} {:.4f}  ops {}  parameters {}  epochs {} (best {})  mutations {} accepted, {} reverted  "
@@ -182,6 +200,7 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--checkpoint", o.checkpoint_dir, "save the run state in this directory (atomically)");
   cmd->add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoints")->capture_default_str();
   cmd->add_option("--resume", o.resume_dir, "continue the run saved in this directory (same options)");
+  cmd->add_option("--test-csv", args->test_csv, "also write the held-out test rows (features and target) here");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing but errors");
   cmd->callback([args] { run_train(*args); });
 }

@@ -48,7 +48,7 @@ RunLine parse_run_line(const std::string& text, const std::string& file) {
   std::string level;
   for (std::string w; words >> w;) {
     if (w.rfind("--passes=", 0) == 0) run.pipeline = w.substr(9);
-    else if (w == "-O0" || w == "-O1" || w == "-O2") level = w;
+    else if (w == "-O0" || w == "-O1" || w == "-O2" || w == "-O3") level = w;
     else if (w == "--fast-math") run.options.fast_math = true;
     else if (w.rfind("--weight-threshold=", 0) == 0) run.options.weight_threshold = std::stof(w.substr(19));
     else throw Error(file + ":1: error: unknown RUN option '" + w + "'");
