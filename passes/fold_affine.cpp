@@ -12,7 +12,7 @@
 // Exactness: rounding-changing. The folded dot computes the same real number in a different
 // order (w*(a*v+b) -> (w*a)*v + w*b, bias sums reassociated), so the result may differ in the
 // last bits, and 0*Inf / Inf-Inf cases may change; the property tests hold it to a relative
-// tolerance on finite computations of well-conditioned modules. The default pipelines run it only with --fast-math (-O1/-O2).
+// tolerance on finite computations of well-conditioned modules. Pipelines: -O3, and -O1/-O2 with --fast-math.
 #include <cmath>
 #include <optional>
 #include <unordered_map>
