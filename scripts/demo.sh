@@ -35,4 +35,4 @@ step "first test rows through the compiled kernel"
 head -6 "$out/test.csv" > "$out/head.csv"
 "$evoc" run "$out/model.opt.evir" -i "$out/head.csv" --by-name --engine jit -o "$out/head.pred.csv"
 sed -i "1s/[^,]*/predicted_&/g" "$out/head.pred.csv"
-paste -d, "$out/head.csv" "$out/head.pred.csv" | column -t -s,
+paste -d, "$out/head.csv" "$out/head.pred.csv" | sed "s/,/\t/g"
