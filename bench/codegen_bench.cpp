@@ -8,12 +8,13 @@
 // every counted op is executed. (ir::random_module's graphs are a poor benchmark: deep random
 // chains saturate to NaN or constants, which LLVM then folds away.) One thread.
 //
-// Table 1, throughput: ns per row for the interpreter and the JIT kernel (LLVM -O0 and -O2) at
-// batch 1, 64, 4096 and 1,000,000 rows. Each figure is the best of several timed runs of at least
-// 20 ms (the machine may be shared). The interpreter's per-row cost does not depend on the batch,
-// so at 1,000,000 rows it is measured on the first 100,000 rows for the 1,000-op model.
+// Table 1, throughput: ns per row for the interpreter and the JIT kernel (-O0, -O2 (the default)
+// and -O3, see CodegenOptions::opt_level) at batch 1, 64, 4096 and 1,000,000 rows. Each figure
+// is the best of several timed runs of at least 20 ms (the machine may be shared). The
+// interpreter's per-row cost does not depend on the batch, so at 1,000,000 rows it is measured
+// on the first 100,000 rows for the 1,000-op model.
 // Table 2, compile latency: the phases of compile_jit (median of 7 compiles after the one-time
-// JIT set-up) at -O0, -O1 and -O2, with the compiling thread's CPU time beside the wall time.
+// JIT set-up) at -O0 to -O3, with the compiling thread's CPU time beside the wall time.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -96,17 +97,19 @@ ir::Module network_model(std::size_t ops) {
   }
 }
 
-/// Best ns/row of `run(rows)` over `reps` timed runs of at least 20 ms each.
+/// Best ns/row of `run(rows)` over `reps` timed runs of at least 20 ms each. Small batches are
+/// run many times between two readings of the clock, which would otherwise dominate batch 1.
 template <class Run>
 double ns_per_row(Run&& run, int64_t rows, int reps) {
+  const int64_t calls = std::max<int64_t>(1, 4096 / rows);
   double best = 1e300;
   for (int rep = 0; rep < reps; ++rep) {
     int64_t done = 0;
     const auto start = Clock::now();
     double elapsed = 0;
     do {
-      run(rows);
-      done += rows;
+      for (int64_t c = 0; c < calls; ++c) run(rows);
+      done += calls * rows;
       elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     } while (elapsed < 0.02);
     best = std::min(best, elapsed * 1e9 / static_cast<double>(done));
@@ -159,15 +162,18 @@ int main(int argc, char** argv) {
 
   fmt::print("JIT set-up (once per process): {:.2f} ms\n\n", setup_ms);
   fmt::print("Throughput, ns/row (one thread; {} lanes)\n\n", codegen::compile_jit(models[0]).vector_width());
-  fmt::print("| ops | batch | interpreter | JIT -O0 | JIT -O2 | speed-up (-O2) |\n|---:|---:|---:|---:|---:|---:|\n");
+  fmt::print("| ops | batch | interpreter | JIT -O0 | JIT -O2 (default) | JIT -O3 | speed-up (default) |\n");
+  fmt::print("|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const ir::Module& m : models) {
     const int64_t max_rows = batches.back();
     const std::vector<float> x = ir::random_rows(7, static_cast<std::size_t>(max_rows), m.n_in(), false);
     std::vector<float> y(static_cast<std::size_t>(max_rows) * m.n_out());
     const int64_t xs = static_cast<int64_t>(m.n_in()), ys = static_cast<int64_t>(m.n_out());
-    codegen::CodegenOptions o0;
+    codegen::CodegenOptions o0, o3;
     o0.opt_level = 0;
-    codegen::JitKernel kernel = codegen::compile_jit(m), kernel_o0 = codegen::compile_jit(m, o0);
+    o3.opt_level = 3;
+    codegen::JitKernel kernel = codegen::compile_jit(m), kernel_o0 = codegen::compile_jit(m, o0),
+                       kernel_o3 = codegen::compile_jit(m, o3);
     ir::Interpreter interp(m);
     for (int64_t batch : batches) {
       const int64_t interp_rows = op_count(m) >= 1000 ? std::min<int64_t>(batch, 100000) : batch;
@@ -175,8 +181,9 @@ int main(int argc, char** argv) {
           ns_per_row([&](int64_t n) { interp.run(x.data(), n, xs, y.data(), ys); }, interp_rows, batch >= 100000 ? 1 : reps);
       const double t_o0 = ns_per_row([&](int64_t n) { kernel_o0(x.data(), n, xs, y.data(), ys); }, batch, reps);
       const double t_jit = ns_per_row([&](int64_t n) { kernel(x.data(), n, xs, y.data(), ys); }, batch, reps);
-      fmt::print("| {} | {} | {:.1f}{} | {:.2f} | {:.2f} | {:.1f}x |\n", op_count(m), batch, t_interp,
-                 interp_rows < batch ? "*" : "", t_o0, t_jit, t_interp / t_jit);
+      const double t_o3 = ns_per_row([&](int64_t n) { kernel_o3(x.data(), n, xs, y.data(), ys); }, batch, reps);
+      fmt::print("| {} | {} | {:.1f}{} | {:.2f} | {:.2f} | {:.2f} | {:.1f}x |\n", op_count(m), batch, t_interp,
+                 interp_rows < batch ? "*" : "", t_o0, t_jit, t_o3, t_interp / t_jit);
     }
   }
   fmt::print("\n* measured on the first 100,000 rows\n\n");
@@ -185,7 +192,7 @@ int main(int argc, char** argv) {
   fmt::print("| ops | LLVM | IR generation | LLVM optimisation | machine code | JIT link | total (wall) | CPU |\n");
   fmt::print("|---:|---|---:|---:|---:|---:|---:|---:|\n");
   for (const ir::Module& m : models) {
-    for (int level : {0, 1, 2}) {
+    for (int level : {0, 1, 2, 3}) {
       const Phases p = median_compile(m, level, quick ? 3 : 7);
       fmt::print("| {} | -O{} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} | {:.2f} |\n", op_count(m), level, p.ir,
                  p.opt, p.mc, p.link, p.wall, p.cpu);

@@ -16,7 +16,16 @@ using KernelFn = void (*)(const float* x, int64_t n, int64_t x_stride, float* y,
 
 /// How to compile a module.
 struct CodegenOptions {
-  int opt_level = 2;         ///< LLVM optimisation level, 0..3
+  /// Optimisation level, 0..3. evoc's own passes have already folded, simplified and
+  /// deduplicated the graph, and LLVM's IR pipelines were measured not to speed its kernels up,
+  /// so only level 3 runs them; the levels mostly choose how hard the back end works:
+  ///   0  fast back end (fast instruction selection and register allocation): the cheapest
+  ///      compile, kernels up to ~1.5x slower on small models
+  ///   1  back end at LLVM's "less" level (SelectionDAG, greedy register allocation, scheduling)
+  ///   2  back end at LLVM's default level. The default: kernels as fast as with LLVM's IR
+  ///      pipeline too (level 3), for about 60% of its compile time
+  ///   3  LLVM's O3 IR pipeline and aggressive back end
+  int opt_level = 2;
   bool fast_math = false;    ///< allow reassociation and FMA contraction (results then differ from
                              ///< the interpreter's in the last bits)
   std::string triple;        ///< target triple; empty means the host
@@ -40,6 +49,10 @@ struct CompileTimes {
   /// A small table, one line per phase (and the pass report when present).
   std::string format() const;
 };
+
+/// Revision of the generated code: bumped whenever the same module and options would compile to
+/// different machine code, so that kernel caches keyed on it never serve stale kernels.
+inline constexpr int kCodegenRevision = 2;
 
 /// The default kernel symbol of a module: "evoc_" followed by its name, with every character
 /// that is not a letter, digit or underscore replaced by an underscore.

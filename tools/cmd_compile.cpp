@@ -48,7 +48,9 @@ void run_compile(const CompileOptions& o) {
     return;
   }
   const auto kind = codegen::emit_kind_from_name(o.emit);
-  if (!kind) throw Error(fmt::format("compile: unknown --emit={} (expected {}, c)", o.emit, codegen::emit_kind_names()));
+  if (!kind)
+    throw Error(
+        fmt::format("compile: unknown --emit={} (expected {}, c)", o.emit, codegen::emit_kind_names()));
   const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, o.codegen);
   emit_output(o.output, artifact.data);
   if (o.codegen.time_passes && *kind != codegen::EmitKind::Header)
@@ -58,24 +60,30 @@ void run_compile(const CompileOptions& o) {
 }  // namespace
 
 void register_compile_command(CLI::App& app) {
-  auto* cmd = app.add_subcommand("compile", "Compile a model to a native kernel (LLVM IR, asm, object, header, .so)");
+  auto* cmd =
+      app.add_subcommand("compile", "Compile a model to a native kernel (LLVM IR, asm, object, header, .so)");
   auto o = std::make_shared<CompileOptions>();
   codegen::CodegenOptions& c = o->codegen;
   cmd->add_option("MODEL", o->input, "IR file (.evir)")->required();
-  cmd->add_option("-o,--output", o->output, "output file, written atomically ('-' or absent: stdout, text only)");
-  cmd->add_option("--emit", o->emit,
-                  "what to produce: llvm (optimised LLVM IR), asm, obj (relocatable, PIC), header (C header "
-                  "with the kernel declaration, n_in, n_out, hash, names), so (shared object via cc -shared), "
-                  "c (portable C99)")
+  cmd->add_option("-o,--output", o->output,
+                  "output file, written atomically ('-' or absent: stdout, text only)");
+  cmd->add_option(
+         "--emit", o->emit,
+         "what to produce: llvm (optimised LLVM IR), asm, obj (relocatable, PIC), header (C header "
+         "with the kernel declaration, n_in, n_out, hash, names), so (shared object via cc -shared), "
+         "c (portable C99)")
       ->check(CLI::IsMember({"llvm", "asm", "obj", "header", "so", "c"}));
   cmd->add_option("--name", c.symbol, "kernel symbol (default: evoc_ followed by the model name)");
-  cmd->add_option("-O", c.opt_level, "LLVM optimisation level 0..3 (default 2)")->check(CLI::Range(0, 3));
+  cmd->add_option("-O", c.opt_level,
+                  "code generation level 0..3 (default 2; LLVM IR passes only at 3, see codegen/options.h)")
+      ->check(CLI::Range(0, 3));
   cmd->add_option("--ir-opt", o->ir_opt, "IR optimisation level before lowering, as evoc opt -O (default 2)")
       ->check(CLI::Range(0, 3));
   cmd->add_option("--mcpu", c.cpu, "target CPU, e.g. skylake-avx512, x86-64-v3 (default: the host CPU)");
   cmd->add_option("--target", c.triple, "target triple, e.g. aarch64-linux-gnu (default: the host)");
   cmd->add_option("--mattr", c.features, "extra target features, e.g. +avx2,-avx512f");
-  cmd->add_option("--vector-width", c.vector_width, "rows per SIMD step (default: 16 AVX-512, 8 AVX, 4 otherwise)")
+  cmd->add_option("--vector-width", c.vector_width,
+                  "rows per SIMD step (default: 16 AVX-512, 8 AVX, 4 otherwise)")
       ->check(CLI::Range(1, 64));
   cmd->add_flag("--fast-math", c.fast_math,
                 "allow reassociation and FMA contraction (results then differ from the interpreter in the "
