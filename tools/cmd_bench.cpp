@@ -1,15 +1,16 @@
 // evoc bench MODEL: how fast a model runs on every engine, against what the machine allows.
 //
 //   evoc bench wine.evir [--batch 1,64,4096,1000000] [--threads N] [--min-time 0.2]
+//                        [--checkpoint DIR]
 //
 // In one run, for each batch size: ns per row of the reference interpreter, of the C backend's
 // output compiled by the system C compiler (`cc -O3 -march=native`, loaded with dlopen), of the
 // JIT kernel on one thread and on all threads (evoc::Kernel), and of any engine registered with
-// add_bench_engine (e.g. LibTorch eager from the trainer); then the ratios to the one-thread
-// JIT kernel. The roofline: bytes per row over the measured memory bandwidth and flops per row
-// over the measured FMA peak (both measured with small C loops built by the same compiler), and
-// the share of it the kernel reaches. Compile latency: cold per phase, and warm (a cache hit).
-// Output is Markdown, ready for a README.
+// add_bench_engine (tools/bench_engines.h: LibTorch eager with --checkpoint DIR when the trainer
+// is built); then the ratios to the one-thread JIT kernel. The roofline: bytes per row over the
+// measured memory bandwidth and flops per row over the measured FMA peak (both measured with
+// small C loops built by the same compiler), and the share of it the kernel reaches. Compile
+// latency: cold per phase, and warm (a cache hit). Output is Markdown, ready for a README.
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -35,20 +36,10 @@
 #include "runtime/kernel.h"
 #include "runtime/shared_library.h"
 #include "runtime/thread_pool.h"
+#include "tools/bench_engines.h"
 #include "tools/commands.h"
 
 namespace evoc::tools {
-
-/// Scores `n` contiguous rows of the model (n_in floats each) into `y` (n_out floats each).
-using BenchRows = std::function<void(const float* x, int64_t n, float* y)>;
-/// Builds an engine for `evoc bench` from the model file and its module.
-using BenchEngineFactory = std::function<BenchRows(const std::string& model_path, const ir::Module& m)>;
-
-/// Adds an engine (a column) to every later `evoc bench`: LibTorch eager lives in the trainer
-/// and is added this way, so the bench itself links no LibTorch.
-void add_bench_engine(std::string name, BenchEngineFactory factory);
-/// `evoc bench`.
-void register_bench_command(CLI::App& app);
 
 namespace {
 
@@ -309,7 +300,11 @@ struct Engines {
     list.push_back({fmt::format("JIT, {} threads", jit_all->threads()),
                     [this](const float* x, int64_t n, float* y) { jit_all->run(x, n, n_in, y, n_out); }});
     exact_columns = list.size();
-    for (const auto& [name, factory] : extra_engines()) list.push_back({name, factory(path, m)});
+    for (const auto& [name, factory] : extra_engines())
+      if (BenchEngine extra = factory(path, m); extra.run) {
+        list.push_back({name, std::move(extra.run)});
+        notes.push_back(fmt::format("{}: {}", name, extra.note));
+      }
   }
   Engines(const Engines&) = delete;
   Engines& operator=(const Engines&) = delete;
@@ -319,9 +314,10 @@ struct Engines {
   codegen::KernelFn c_kernel = nullptr;
   std::optional<Kernel> jit_1, jit_all;
   int64_t n_in, n_out;
-  std::vector<Engine> list;       ///< the interpreter first
-  std::size_t jit_column = 0;     ///< the one-thread JIT kernel, which the ratios compare with
-  std::size_t exact_columns = 0;  ///< engines before this one match the interpreter bit for bit
+  std::vector<Engine> list;        ///< the interpreter first
+  std::size_t jit_column = 0;      ///< the one-thread JIT kernel, which the ratios compare with
+  std::size_t exact_columns = 0;   ///< engines before this one match the interpreter bit for bit
+  std::vector<std::string> notes;  ///< what each engine added with add_bench_engine computes
 };
 
 /// "yes" or "NO" per evoc engine: whether it matches the interpreter bit for bit on 4096 rows.
@@ -433,6 +429,7 @@ void print_report(const BenchArgs& args, const ir::Module& m, const Machine& mac
       latency.miss_ms, latency.hit_ms, latency.dlopen_ms);
   fmt::print("\nbit for bit equal to the interpreter (4096 rows, NaN/Inf/-0/subnormal inputs included): {}\n",
              exact);
+  for (const std::string& note : engines.notes) fmt::print("\n{}\n", note);
 }
 
 void bench(const BenchArgs& args) {
@@ -466,6 +463,16 @@ void register_bench_command(CLI::App& app) {
   cmd->add_option("--min-time", args->min_time, "seconds to time each cell for (best round wins)")
       ->check(CLI::Range(0.001, 60.0));
   cmd->add_option("--cc", args->cc, "C compiler for the C backend and the machine measurements");
+#ifdef EVOC_HAVE_TRAINER
+  register_torch_bench_engine(*cmd);
+#else
+  cmd->add_option_function<std::string>(
+      "--checkpoint",
+      [](const std::string&) {
+        throw Error("--checkpoint: this evoc is built without the trainer (no LibTorch)");
+      },
+      "time LibTorch eager on a checkpoint's best network (needs the trainer)");
+#endif
   cmd->callback([args] { bench(*args); });
 }
 

@@ -137,7 +137,8 @@ struct Summary {
 };
 
 /// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
-/// computes the same function as the exported module (up to float rounding).
+/// computes the same function as the exported module (up to float rounding). predict() is not
+/// safe for concurrent calls on one network.
 class TrainedNetwork {
  public:
   struct Impl;
@@ -145,10 +146,24 @@ class TrainedNetwork {
   ~TrainedNetwork();
   /// Outputs for `n` raw rows of `n_features` floats; returns n * n_outputs floats, row-major.
   std::vector<float> predict(const float* x, int64_t n) const;
+  /// The same outputs, written to `y` (n * n_outputs floats, row-major).
+  void predict(const float* x, int64_t n, float* y) const;
+  int64_t n_features() const;
+  int64_t n_outputs() const;
+  /// Ops over all layers.
+  int ops() const;
 
  private:
   std::unique_ptr<Impl> impl_;
 };
+
+/// Rebuilds the best network of a checkpoint written by `train` (Options::checkpoint_dir) on
+/// the CPU, for the forward pass the trainer evaluates and exports: eval mode, frozen
+/// normalisation statistics, no gradients. Sets LibTorch's intra-op threads (process-wide, as
+/// `train` does) to `threads`. The network is the one `checkpoint_dir/best.evir` was exported
+/// from. Throws evoc::Error naming the file when the checkpoint is missing, unreadable, of
+/// another version, or inconsistent.
+std::shared_ptr<const TrainedNetwork> load_network(const std::string& checkpoint_dir, int threads = 1);
 
 /// Everything a run produces.
 struct Result {
