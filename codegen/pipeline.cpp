@@ -8,6 +8,8 @@
 #include "codegen/pipeline.h"
 
 #include <chrono>
+#include <mutex>
+#include <shared_mutex>
 
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
@@ -103,17 +105,21 @@ std::string emit_machine_code(LlvmKernel& k, llvm::CodeGenFileType type, bool ti
   llvm::legacy::PassManager passes;
   if (k.machine->addPassesToEmitFile(passes, stream, nullptr, type))
     throw Error("target '" + k.machine->getTargetTriple().str() + "' cannot emit this file type");
-  // The back end's pass timers are process-wide: concurrent compilations that time their
-  // passes share them.
-  const bool was_timing = llvm::TimePassesIsEnabled;
-  llvm::TimePassesIsEnabled = time_passes || was_timing;
-  passes.run(*k.module);
-  llvm::TimePassesIsEnabled = was_timing;
+  // The back end's pass timers are process-wide (llvm::TimePassesIsEnabled, which every
+  // compilation reads): a timed compilation runs alone, untimed ones run together.
+  static std::shared_mutex timing_mutex;
   if (time_passes) {
+    std::unique_lock lock(timing_mutex);
+    llvm::TimePassesIsEnabled = true;
+    passes.run(*k.module);
+    llvm::TimePassesIsEnabled = false;
     std::string report;
     llvm::raw_string_ostream report_stream(report);
     llvm::reportAndResetTimings(&report_stream);
     k.times.pass_report += report;
+  } else {
+    std::shared_lock lock(timing_mutex);
+    passes.run(*k.module);
   }
   k.times.machine_code_ms += ms_since(start);
   return std::string(buffer.data(), buffer.size());

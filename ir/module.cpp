@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -11,10 +12,17 @@
 namespace evoc::ir {
 
 namespace {
+// Immediates compare bit for bit, except NaNs, which compare by sign only: the text form spells
+// a NaN `nan` or `-nan`, so its payload is not part of the IR (and cannot survive a round trip).
+bool same_immediate(float a, float b) {
+  if (std::isnan(a) && std::isnan(b)) return std::signbit(a) == std::signbit(b);
+  return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
+}
+
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::bit_cast<uint32_t>(a[i]) != std::bit_cast<uint32_t>(b[i])) return false;
+    if (!same_immediate(a[i], b[i])) return false;
   return true;
 }
 }  // namespace

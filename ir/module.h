@@ -26,7 +26,7 @@ struct Value {
   /// const: {c}; affine: {a, b} meaning a*v+b; dot: {w_0 .. w_{k-1}, bias}; others: {}.
   std::vector<float> imms;
 
-  bool operator==(const Value& other) const;  ///< bitwise on immediates
+  bool operator==(const Value& other) const;  ///< bitwise on immediates (NaNs by sign only)
 };
 
 /// A module (one evolved network, flattened).
@@ -46,7 +46,7 @@ struct Module {
   /// Sets (or replaces) a metadata entry, keeping the order of first insertion.
   void set_meta(std::string key, std::string value);
 
-  bool operator==(const Module& other) const;  ///< structural, bitwise on floats
+  bool operator==(const Module& other) const;  ///< structural, bitwise on floats (NaNs by sign only)
 };
 
 // ---- construction helpers -------------------------------------------------------------

@@ -27,7 +27,7 @@ TEST_CASE("evoc fmt round-trips every golden file byte for byte") {
 }
 
 TEST_CASE("every subcommand has --help") {
-  for (const char* sub : {"fmt", "verify", "inspect", "run", "eval", "dot"}) {
+  for (const char* sub : {"fmt", "verify", "inspect", "run", "eval", "dot", "opt"}) {
     CAPTURE(sub);
     auto r = run_evoc(std::string(sub) + " --help");
     CHECK(r.status == 0);
