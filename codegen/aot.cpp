@@ -30,26 +30,6 @@ constexpr std::array<std::pair<std::string_view, EmitKind>, 5> kEmitKinds{{
     {"so", EmitKind::SharedObject},
 }};
 
-/// A directory that is removed with everything in it when this object dies.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "evoc-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw Error("cannot create a temporary directory in " + pattern);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 /// Runs `argv` (searching PATH) with stdout and stderr sent to `log`; returns the exit status.
 int run_process(const std::vector<std::string>& argv, const std::filesystem::path& log) {
   std::vector<char*> args;

@@ -2,6 +2,7 @@
 // so that an interrupted write never leaves a half-written output behind.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 
@@ -12,5 +13,22 @@ std::string read_file(const std::string& path);
 /// Writes `data` to `path` atomically: a temp file in the same directory, fsync, rename.
 /// Throws evoc::Error "PATH: cannot write: REASON"; the destination is untouched on failure.
 void write_file_atomic(const std::string& path, std::string_view data);
+
+/// A fresh directory under the system temp directory (`PREFIX-XXXXXX`), removed with
+/// everything in it when the object dies. Throws evoc::Error if it cannot be created.
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "evoc");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  /// The path of `name` inside the directory.
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace evoc

@@ -16,25 +16,6 @@ struct RunResult {
   std::string out, err;
 };
 
-/// A fresh temporary directory for one test, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "evoc-test-XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(path_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
-
 /// Runs `evoc ARGS` through the shell (ARGS is shell text); stdout and stderr captured apart.
 inline RunResult run_evoc(const std::string& args, const std::string& stdin_text = "") {
   TempDir tmp;

@@ -20,7 +20,7 @@
 #include "runtime/evoc.h"
 
 using evoc::test::run_evoc;
-using evoc::test::TempDir;
+using evoc::TempDir;
 
 namespace {
 

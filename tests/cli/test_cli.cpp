@@ -11,7 +11,7 @@
 
 using namespace evoc;
 using evoc::test::run_evoc;
-using evoc::test::TempDir;
+using evoc::TempDir;
 
 namespace {
 const std::string kGolden = std::string(EVOC_TESTS_DIR) + "/ir/golden/";

@@ -23,7 +23,7 @@
 #include "ir/random_module.h"
 
 using evoc::test::run_evoc;
-using evoc::test::TempDir;
+using evoc::TempDir;
 namespace fs = std::filesystem;
 
 namespace {

@@ -8,30 +8,15 @@
 
 #include <doctest/doctest.h>
 
+#include "ir/file_util.h"
 #include "ir/interpreter.h"
 #include "ir/random_module.h"
 
 namespace evoc::test {
 
-/// A fresh directory under the system temp directory, removed with the object.
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "evoc-runtime-test-XXXXXX").string();
-    REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
+/// A fresh temporary directory, removed with the object.
+struct TempDir : evoc::TempDir {
+  TempDir() : evoc::TempDir("evoc-runtime-test") {}
 };
 
 /// Index of the first element where `a` and `b` differ (same_float), or -1.
