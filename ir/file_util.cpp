@@ -2,6 +2,7 @@
 #include "ir/file_util.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,10 +28,47 @@ std::string read_file(const std::string& path) {
   return std::move(buf).str();
 }
 
+namespace {
+
+/// True if `text` names a process id that no longer exists on this machine.
+bool dead_pid(std::string_view text) {
+  if (text.empty() || text.size() > 9 || text.find_first_not_of("0123456789") != std::string_view::npos)
+    return false;
+  const pid_t pid = static_cast<pid_t>(std::stol(std::string(text)));
+  return pid > 0 && pid != getpid() && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+/// Removes the entries of `dir` named `PREFIX<PID><SEP>...` whose process is gone: what a
+/// process killed in the middle of a write (or with a temporary directory open) leaves behind.
+void remove_stale(const std::filesystem::path& dir, const std::string& prefix, char sep) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (!name.starts_with(prefix)) continue;
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    const std::size_t stop = rest.find(sep);
+    if (stop == std::string_view::npos || !dead_pid(rest.substr(0, stop))) continue;
+    std::error_code ignored;
+    std::filesystem::remove_all(it->path(), ignored);
+  }
+}
+
+/// fsync on a directory, so that a rename into it survives a crash of the machine.
+void sync_directory(const std::filesystem::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+}  // namespace
+
 void write_file_atomic(const std::string& path, std::string_view data) {
   namespace fs = std::filesystem;
   const fs::path target(path);
   const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  // Temporary files of earlier writers of this path that were killed before their rename.
+  remove_stale(dir, "." + target.filename().string() + ".tmp", '.');
   std::random_device rd;
   const fs::path tmp = dir / ("." + target.filename().string() + ".tmp" + std::to_string(getpid()) + "." +
                               std::to_string(rd()));
@@ -62,10 +100,14 @@ void write_file_atomic(const std::string& path, std::string_view data) {
     ::unlink(tmp.c_str());
     throw Error(path + ": cannot write: " + std::strerror(err));
   }
+  sync_directory(dir);
 }
 
 TempDir::TempDir(std::string_view prefix) {
-  std::string pattern = (std::filesystem::temp_directory_path() / (std::string(prefix) + "-XXXXXX")).string();
+  // PREFIX-PID-XXXXXX: the directories of killed processes are recognised and removed here.
+  const std::filesystem::path base = std::filesystem::temp_directory_path();
+  remove_stale(base, std::string(prefix) + "-", '-');
+  std::string pattern = (base / (std::string(prefix) + "-" + std::to_string(getpid()) + "-XXXXXX")).string();
   if (!mkdtemp(pattern.data()))
     throw Error("cannot create a temporary directory " + pattern + ": " + std::strerror(errno));
   path_ = pattern;

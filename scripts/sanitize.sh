@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds and tests evoc under a sanitizer preset of CMakePresets.json.
 #
-#   scripts/sanitize.sh asan    AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite
+#   scripts/sanitize.sh asan    AddressSanitizer + UndefinedBehaviorSanitizer, the whole suite,
+#                               and each fuzz target fuzzed for EVOC_FUZZ_SECONDS (preset: 60)
 #   scripts/sanitize.sh tsan    ThreadSanitizer, the concurrency tests (runtime, C API, JIT)
 #
 # Both build with clang-19 and without the trainer (into build-asan/ or build-tsan/). Extra

@@ -1,6 +1,7 @@
 // evoc: the command-line driver. One subcommand per stage; see `evoc --help`.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <fmt/core.h>
 
@@ -28,7 +29,17 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end the parse with a "success" exception; CLI11 prints those.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    // A malformed command line: one message in evoc's form, naming the subcommand, status 2.
+    std::string where;
+    for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+      sub = sub->get_subcommands().front();
+      where += sub->get_name() + ": ";
+    }
+    const std::string help = where.empty() ? "evoc --help" : "evoc " + where.substr(0, where.size() - 2) + " --help";
+    fmt::print(stderr, "evoc: error: {}{}\n(see '{}')\n", where, e.what(), help);
+    return 2;
   } catch (const evoc::Error& e) {
     fmt::print(stderr, "evoc: error: {}\n", e.what());
     return 1;

@@ -2,14 +2,16 @@
 // moments, many times. Afterwards every output (object, header, shared library, model,
 // checkpoint) is either absent or complete: byte for byte what an uninterrupted run writes, or
 // for checkpoints, a state `--resume` continues from to the same final model as a run that was
-// never interrupted. Temporary files of the atomic writes (`.NAME.tmp...`) may remain after a
-// kill; they are counted and reported, never taken for outputs.
+// never interrupted. Temporary files of the atomic writes (`.NAME.tmpPID...`) and temporary
+// directories (`evoc-PID-...`) may remain right after a kill; they are never taken for outputs,
+// and the next run that writes the same output (or makes a temporary directory) removes them.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -82,6 +84,21 @@ int leftover_temporaries(const fs::path& dir) {
   return n;
 }
 
+/// Temporary directories `evoc-PID-*` in the system temp directory whose process is gone.
+int stale_temp_dirs() {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::temp_directory_path())) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with("evoc-")) continue;
+    const std::size_t dash = name.find('-', 5);
+    if (dash == std::string::npos) continue;
+    const std::string pid = name.substr(5, dash - 5);
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (kill(std::stoi(pid), 0) != 0 && errno == ESRCH) ++n;
+  }
+  return n;
+}
+
 /// Number of kills per test: EVOC_KILL_RUNS, default 12.
 int kill_runs() {
   const char* env = std::getenv("EVOC_KILL_RUNS");
@@ -125,24 +142,33 @@ TEST_CASE("kill -9 during evoc compile: each output is complete or absent") {
       fs::create_directory(dir);
       const double at = seconds * 1.1 * (std::rand() / (RAND_MAX + 1.0));
       killed += run_and_kill(args(dir), at);
-      temporaries += leftover_temporaries(dir);
+      const int left = leftover_temporaries(dir);
+      temporaries += left;
       const fs::path out = dir / e.file;
       if (!fs::exists(out)) {
         ++absent;
-        continue;
+      } else {
+        ++complete;
+        const std::string got = evoc::read_file(out.string());
+        CAPTURE(at);
+        if (e.kind == "so")
+          CHECK(got.size() == reference.size());
+        else
+          CHECK(got == reference);
       }
-      ++complete;
-      const std::string got = evoc::read_file(out.string());
-      CAPTURE(at);
-      if (e.kind == "so")
-        CHECK(got.size() == reference.size());
-      else
-        CHECK(got == reference);
+      if (left > 0) {
+        // The next writer of the same output removes what the killed one left.
+        REQUIRE(run_to_end(args(dir)).first == 0);
+        CHECK(leftover_temporaries(dir) == 0);
+      }
     }
   }
   MESSAGE("compile: " << killed << " kills landed; outputs afterwards: " << complete << " complete, " << absent
                       << " absent, none partial; " << temporaries << " temporary files left by the kills");
   CHECK(killed > 0);
+  // Temporary directories of killed `--emit=so` runs are gone once another one has run.
+  REQUIRE(run_to_end({"compile", model, "--emit=so", "-o", tmp.file("last.so")}).first == 0);
+  CHECK(stale_temp_dirs() == 0);
 }
 
 TEST_CASE("kill -9 during evoc train --checkpoint: checkpoints complete or absent, --resume finishes the run") {
@@ -184,6 +210,8 @@ TEST_CASE("kill -9 during evoc train --checkpoint: checkpoints complete or absen
     const auto [resume_status, unused] = run_to_end(with({"--resume", ck.string(), "--checkpoint", ck.string(), "-o", resumed}));
     CHECK(resume_status == 0);
     if (resume_status == 0) CHECK(evoc::read_file(resumed) == reference);
+    // The resumed run rewrote the checkpoint and removed what the killed one left in it.
+    CHECK(leftover_temporaries(ck) == 0);
   }
   MESSAGE("train: " << killed << " kills landed; " << with_checkpoint << " runs resumed from their checkpoint; "
                     << temporaries << " temporary files left by the kills");

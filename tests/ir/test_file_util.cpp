@@ -1,0 +1,82 @@
+// Atomic writes and temporary directories: what a killed writer leaves behind is removed by the
+// next one, and only that.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iterator>
+#include <string>
+
+#include "ir/error.h"
+#include "ir/file_util.h"
+
+namespace fs = std::filesystem;
+using evoc::TempDir;
+
+namespace {
+
+/// The pid of a process that has exited and been reaped.
+pid_t dead_pid() {
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
+void touch(const fs::path& p) { evoc::write_file_atomic(p.string(), "partial"); }
+
+}  // namespace
+
+TEST_CASE("write_file_atomic writes, replaces, and leaves no temporary file") {
+  TempDir dir("evoc-test-atomic");
+  const std::string out = dir.file("model.evir");
+  evoc::write_file_atomic(out, "first");
+  evoc::write_file_atomic(out, "second");
+  CHECK(evoc::read_file(out) == "second");
+  CHECK(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+}
+
+TEST_CASE("write_file_atomic fails cleanly on an unwritable path") {
+  TempDir dir("evoc-test-atomic");
+  CHECK_THROWS_AS(evoc::write_file_atomic(dir.file("missing/sub/out.evir"), "x"), evoc::Error);
+  CHECK_THROWS_WITH(evoc::write_file_atomic(dir.str(), "x"), doctest::Contains("cannot write"));
+}
+
+TEST_CASE("write_file_atomic removes the temporaries of dead writers of the same path, and only those") {
+  TempDir dir("evoc-test-atomic");
+  const pid_t dead = dead_pid();
+  const fs::path stale = dir.path() / (".model.evir.tmp" + std::to_string(dead) + ".12345");
+  const fs::path alive = dir.path() / ".model.evir.tmp1.777";  // pid 1 is always alive
+  const fs::path other = dir.path() / (".other.evir.tmp" + std::to_string(dead) + ".1");
+  const fs::path mine = dir.path() / (".model.evir.tmp" + std::to_string(getpid()) + ".5");
+  const fs::path odd = dir.path() / ".model.evir.tmpabc.1";
+  for (const auto& p : {stale, alive, other, mine, odd}) touch(p);
+  evoc::write_file_atomic(dir.file("model.evir"), "complete");
+  CHECK_FALSE(fs::exists(stale));
+  CHECK(fs::exists(alive));
+  CHECK(fs::exists(other));  // another output's temporary: left to its own next writer
+  CHECK(fs::exists(mine));   // this process's own: it may still be writing it
+  CHECK(fs::exists(odd));
+  CHECK(evoc::read_file(dir.file("model.evir")) == "complete");
+}
+
+TEST_CASE("TempDir removes directories of its prefix left by dead processes") {
+  const fs::path base = fs::temp_directory_path();
+  const std::string prefix = "evoc-test-sweep";
+  const fs::path stale = base / (prefix + "-" + std::to_string(dead_pid()) + "-abcdef");
+  const fs::path alive = base / (prefix + "-1-abcdef");
+  fs::create_directories(stale / "sub");
+  touch(stale / "sub" / "k.o");
+  fs::create_directories(alive);
+  {
+    TempDir fresh(prefix);
+    CHECK(fs::is_directory(fresh.path()));
+    CHECK(fresh.path().filename().string().starts_with(prefix + "-" + std::to_string(getpid()) + "-"));
+    CHECK_FALSE(fs::exists(stale));
+    CHECK(fs::exists(alive));
+  }
+  fs::remove_all(alive);
+}
