@@ -22,8 +22,16 @@
 // in its order. Only values that reach an output are lowered. Many exp/log/tanh/sigmoid ops are
 // outlined into one internal helper per kind and width (see kOutlineThreshold). The kernel calls
 // no external function, so an object file of it has no undefined symbols.
+//
+// With LowerOptions::tile_loops (the fast-compile shape) a step instead copies its rows into a
+// column-major stack tile with two nested loops (lanes without a row compute on zeros), loads one
+// vector per input from the tile, stores one vector per output into a second tile, and copies
+// the rows that exist out of it with two more loops; there is no scalar copy. The loops are a
+// few dozen instructions whatever the number of columns, where the transposes grow with it.
 #include "codegen/lower.h"
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include <llvm/IR/IRBuilder.h>
@@ -82,6 +90,9 @@ constexpr unsigned kScalarRowsMax = 4;
 /// compile time for a batch-1 gain of under 10%.
 constexpr std::size_t kScalarCopyMaxOps = 400;
 
+/// Largest stack tile (bytes) of the tile_loops shape; wider modules use the transposes.
+constexpr std::size_t kMaxTileBytes = 256 * 1024;
+
 class KernelLowering {
  public:
   KernelLowering(const ir::Module& m, llvm::Module& out, const LowerOptions& o)
@@ -100,8 +111,21 @@ class KernelLowering {
   llvm::Function* declare();
   /// Rows per remainder that the scalar copy handles (0: no scalar copy).
   unsigned scalar_rows() const {
-    return o_.width > 1 && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
+    return o_.width > 1 && !tiles() && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
   }
+  /// Whether steps move rows through stack tiles (LowerOptions::tile_loops).
+  bool tiles() const {
+    const std::size_t columns = std::max(m_.n_in(), m_.outputs.size());
+    return o_.tile_loops && o_.width > 1 && columns * o_.width * sizeof(float) <= kMaxTileBytes;
+  }
+  /// The tile_loops step: rows to a stack tile, the graph, the outputs back to rows.
+  void emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
+  /// Emits `for (i = 0; i < count; ++i) body(i)` for a count known to be at least 1, and leaves
+  /// the builder after the loop.
+  template <class Body>
+  void emit_loop(llvm::Value* count, const char* name, Body&& body);
+  /// A float stack array of `n` elements in the entry block, 64-byte aligned.
+  llvm::AllocaInst* tile(std::size_t n, const char* name);
   /// Lowers every live value over `width` lanes, with input i equal to `inputs[i]`; returns
   /// the output values.
   std::vector<llvm::Value*> emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs);
@@ -138,6 +162,8 @@ class KernelLowering {
   llvm::Function* fn_ = nullptr;
   llvm::Function* scalar_helpers_[ir::kNumOps] = {};
   llvm::Function* vector_helpers_[ir::kNumOps] = {};
+  llvm::AllocaInst* tile_in_ = nullptr;   ///< n_in x W floats, column-major (tile_loops)
+  llvm::AllocaInst* tile_out_ = nullptr;  ///< n_out x W floats, column-major (tile_loops)
 };
 
 llvm::Function* KernelLowering::declare() {
@@ -175,6 +201,16 @@ llvm::Function* KernelLowering::run() {
   BasicBlock* exit = BasicBlock::Create(ctx, "exit", fn_);
 
   b_.SetInsertPoint(entry);
+  if (tiles()) {
+    tile_in_ = tile(m_.n_in() * o_.width, "tile.in");
+    tile_out_ = tile(m_.outputs.size() * o_.width, "tile.out");
+    // Lanes of rows past the last one compute on zeros (never stored), not on undefined memory.
+    auto* vec = llvm::FixedVectorType::get(b_.getFloatTy(), o_.width);
+    for (std::size_t c = 0; c < m_.n_in(); ++c)
+      b_.CreateAlignedStore(llvm::Constant::getNullValue(vec),
+                            b_.CreateConstInBoundsGEP1_64(b_.getFloatTy(), tile_in_, c * o_.width),
+                            llvm::commonAlignment(llvm::Align(64), c * o_.width * sizeof(float)));
+  }
   b_.CreateCondBr(b_.CreateICmpSGT(n(), b_.getInt64(0)), dispatch, exit);
 
   b_.SetInsertPoint(dispatch);
@@ -224,6 +260,10 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
     b_.CreateBr(next);
     return;
   }
+  if (tiles()) {
+    emit_tiled_step(r, next, exit);
+    return;
+  }
   llvm::Value* x_rows = b_.CreateInBoundsGEP(b_.getFloatTy(), x(), b_.CreateMul(r, x_stride()), "x.rows");
   llvm::Value* y_rows = b_.CreateInBoundsGEP(b_.getFloatTy(), y(), b_.CreateMul(r, y_stride()), "y.rows");
   const unsigned n_in = static_cast<unsigned>(m_.n_in());
@@ -247,6 +287,77 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   for (unsigned j = 0; j < width; ++j) row_exists.push_back(b_.CreateICmpSLE(b_.getInt64(j), last));
   store_rows(b_, rows_out, y_row, &row_exists);
   b_.CreateBr(exit);
+}
+
+llvm::AllocaInst* KernelLowering::tile(std::size_t n, const char* name) {
+  auto* tile = b_.CreateAlloca(llvm::ArrayType::get(b_.getFloatTy(), std::max<std::size_t>(n, 1)), nullptr, name);
+  tile->setAlignment(llvm::Align(64));
+  return tile;
+}
+
+template <class Body>
+void KernelLowering::emit_loop(llvm::Value* count, const char* name, Body&& body) {
+  llvm::LLVMContext& ctx = out_.getContext();
+  BasicBlock* pre = b_.GetInsertBlock();
+  BasicBlock* loop = BasicBlock::Create(ctx, name, fn_, pre->getNextNode());
+  BasicBlock* after = BasicBlock::Create(ctx, std::string(name) + ".end", fn_, loop->getNextNode());
+  b_.CreateBr(loop);
+  b_.SetInsertPoint(loop);
+  llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2, name);
+  i->addIncoming(b_.getInt64(0), pre);
+  body(static_cast<llvm::Value*>(i));
+  llvm::Value* i_next = b_.CreateAdd(i, b_.getInt64(1));
+  i->addIncoming(i_next, b_.GetInsertBlock());
+  b_.CreateCondBr(b_.CreateICmpSLT(i_next, count), loop, after)->setMetadata(llvm::LLVMContext::MD_loop, plain_loop(ctx));
+  b_.SetInsertPoint(after);
+}
+
+void KernelLowering::emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit) {
+  const unsigned width = o_.width;
+  llvm::Type* f32 = b_.getFloatTy();
+  llvm::Value* w = b_.getInt64(width);
+  llvm::Value* x_rows = b_.CreateInBoundsGEP(f32, x(), b_.CreateMul(r, x_stride()), "x.rows");
+  llvm::Value* y_rows = b_.CreateInBoundsGEP(f32, y(), b_.CreateMul(r, y_stride()), "y.rows");
+  llvm::Value* last = b_.CreateSub(b_.CreateSub(n(), r), b_.getInt64(1), "last");
+  const std::size_t n_in = m_.n_in(), n_out = m_.outputs.size();
+  // tile.in[c * W + j] = x[r + j][c] for the rows that exist; the lanes of missing rows keep
+  // what they held (zeros, or an earlier row) and are not stored.
+  llvm::Value* rows = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, w, b_.CreateAdd(last, b_.getInt64(1)), nullptr, "rows");
+  if (n_in > 0)
+    emit_loop(rows, "in.row", [&](llvm::Value* j) {
+      llvm::Value* src = b_.CreateInBoundsGEP(f32, x_rows, b_.CreateMul(j, x_stride()));
+      emit_loop(b_.getInt64(n_in), "in.col", [&](llvm::Value* c) {
+        llvm::Value* v = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, src, c));
+        b_.CreateStore(v, b_.CreateInBoundsGEP(f32, tile_in_, b_.CreateAdd(b_.CreateMul(c, w), j)));
+      });
+    });
+  auto* vec = llvm::FixedVectorType::get(f32, width);
+  auto slot = [&](llvm::AllocaInst* t, std::size_t c) {
+    return std::pair{b_.CreateConstInBoundsGEP1_64(f32, t, c * width),
+                     llvm::commonAlignment(llvm::Align(64), c * width * sizeof(float))};
+  };
+  std::vector<llvm::Value*> columns(n_in, nullptr);
+  for (std::size_t c = 0; c < n_in; ++c)
+    if (live_[c]) {
+      const auto [p, align] = slot(tile_in_, c);
+      columns[c] = b_.CreateAlignedLoad(vec, p, align);
+    }
+  const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
+  for (std::size_t o = 0; o < n_out; ++o) {
+    const auto [p, align] = slot(tile_out_, o);
+    b_.CreateAlignedStore(outputs[o], p, align);
+  }
+  // y[r + j][o] = tile.out[o * W + j] for the rows that exist
+  if (n_out > 0) {
+    emit_loop(rows, "out.row", [&](llvm::Value* j) {
+      llvm::Value* dst = b_.CreateInBoundsGEP(f32, y_rows, b_.CreateMul(j, y_stride()));
+      emit_loop(b_.getInt64(n_out), "out.col", [&](llvm::Value* c) {
+        llvm::Value* v = b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, tile_out_, b_.CreateAdd(b_.CreateMul(c, w), j)));
+        b_.CreateStore(v, b_.CreateInBoundsGEP(f32, dst, c));
+      });
+    });
+  }
+  b_.CreateCondBr(b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full"), next, exit);
 }
 
 void KernelLowering::emit_scalar_rows(llvm::Value* r, BasicBlock* exit) {

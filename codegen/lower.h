@@ -17,13 +17,17 @@ struct LowerOptions {
   unsigned width = 8;      ///< rows per SIMD step (lanes); 1 gives scalar code
   bool fast_math = false;  ///< put reassoc + contract flags on the floating-point operations
   bool native_floor = true;  ///< the target has a floor instruction (see LlvmArith)
+  /// Move rows into lanes and back through stack tiles with small loops instead of unrolled
+  /// in-register transposes, and emit no scalar copy of the body: several times less code, so
+  /// several times faster to compile, for kernels that are slower on small models.
+  bool tile_loops = false;
 };
 
 /// Adds the kernel of `m` to `out` and returns it. The kernel walks the rows W at a time, one
 /// row per lane, reading and writing whole rows with contiguous vector loads and stores; in the
 /// last, partial step the spare lanes repeat the last row and are not stored, so memory outside
 /// the caller's rows is never touched. Small modules also get a scalar copy of the body for the
-/// last few rows (batch 1 above all).
+/// last few rows (batch 1 above all). With `tile_loops`, rows move through stack tiles instead.
 llvm::Function* lower_kernel(const ir::Module& m, llvm::Module& out, const LowerOptions& options);
 
 }  // namespace evoc::codegen

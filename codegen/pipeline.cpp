@@ -80,7 +80,7 @@ LlvmKernel build_llvm_kernel(const ir::Module& m, const CodegenOptions& options)
   k.module->setDataLayout(k.machine->createDataLayout());
   lower_kernel(m, *k.module,
                {.symbol = k.symbol, .width = k.width, .fast_math = options.fast_math,
-                .native_floor = has_native_floor(*k.machine)});
+                .native_floor = has_native_floor(*k.machine), .tile_loops = options.opt_level == 0});
   for (llvm::Function& fn : *k.module) {
     fn.addFnAttr("target-cpu", k.machine->getTargetCPU());
     if (!k.machine->getTargetFeatureString().empty())
