@@ -90,6 +90,12 @@ int evoc_options_set_opt_level(evoc_options* options, int level) {
   return EVOC_OK;
 }
 
+int evoc_options_set_tiered(evoc_options* options, int tiered) {
+  if (!options) return null_argument(__func__, "options");
+  options->options.tiered = tiered != 0;
+  return EVOC_OK;
+}
+
 int evoc_options_set_output(evoc_options* options, int output) {
   if (!options) return null_argument(__func__, "options");
   switch (output) {

@@ -51,6 +51,10 @@ void evoc_options_free(evoc_options* options);
 int evoc_options_set_threads(evoc_options* options, int threads);
 /** LLVM optimisation level, 0..3. */
 int evoc_options_set_opt_level(evoc_options* options, int level);
+/** Nonzero: tiered compilation. A kernel that must be compiled is compiled at level 0 first
+ *  (milliseconds) and returned, then recompiled at the set level on a background thread;
+ *  runs switch to the optimised code when it is ready. Outputs are identical at every level. */
+int evoc_options_set_tiered(evoc_options* options, int tiered);
 /** One of enum evoc_output. */
 int evoc_options_set_output(evoc_options* options, int output);
 /** The kernel cache directory; NULL or "" falls back to EVOC_CACHE_DIR. */

@@ -3,9 +3,13 @@
 #include "runtime/kernel.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <exception>
 #include <filesystem>
+#include <future>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -19,10 +23,23 @@
 
 namespace evoc {
 
+/// The optimised code of a tiered kernel, compiled on a background thread. `function` is
+/// published (release) only after the code that backs it is owned here.
+struct TierUp {
+  std::atomic<codegen::KernelFn> function{nullptr};
+  std::optional<codegen::JitKernel> jit;
+  std::optional<SharedLibrary> library;
+  codegen::CompileTimes times;
+  std::exception_ptr error;
+  std::shared_future<void> done;
+  std::thread thread;
+};
+
 struct Kernel::State {
   codegen::KernelFn function = nullptr;
   std::optional<codegen::JitKernel> jit;  ///< owns the code of a JIT kernel
   std::optional<SharedLibrary> library;   ///< owns the code of a cached or AOT kernel
+  std::unique_ptr<TierUp> tier_up;        ///< tiered kernels: the optimised code, when ready
   std::size_t n_in = 0, n_logits = 0, n_out = 0;
   Output output = Output::Raw;
   std::vector<std::string> input_names, output_names;
@@ -30,8 +47,21 @@ struct Kernel::State {
   ThreadPool* pool = nullptr;
   int64_t rows_per_task = 0;
 
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  /// The last copy of a tiered kernel waits for its background compilation.
+  ~State() {
+    if (tier_up && tier_up->thread.joinable()) tier_up->thread.join();
+  }
   /// Opens the shared object at `path` and looks the kernel up in it.
   void load(const std::string& path);
+  /// The code run() calls: the optimised code of a tiered kernel once it is ready.
+  codegen::KernelFn code() const {
+    if (tier_up)
+      if (codegen::KernelFn f = tier_up->function.load(std::memory_order_acquire)) return f;
+    return function;
+  }
   void run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const;
 };
 
@@ -105,6 +135,7 @@ void Kernel::State::load(const std::string& path) {
 }
 
 void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+  const codegen::KernelFn function = code();
   if (output == Output::Raw) {
     function(x, n, x_stride, y, y_stride);
     return;
@@ -130,13 +161,58 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   return Kernel(std::move(state));
 }
 
+namespace {
+
+/// Starts the background compilation of a tiered kernel at the requested level: into the cache
+/// when `cache_path` is set (then loaded from there), else with the JIT.
+void start_tier_up(TierUp& t, const ir::Module& m, const codegen::CodegenOptions& options,
+                   const std::string& cache_dir, const std::string& cache_path) {
+  std::promise<void> finished;
+  t.done = finished.get_future().share();
+  t.thread = std::thread([&t, m, options, cache_dir, cache_path, finished = std::move(finished)]() mutable {
+    try {
+      codegen::KernelFn f = nullptr;
+      if (cache_path.empty()) {
+        t.jit.emplace(codegen::compile_jit(m, options));
+        t.times = t.jit->times();
+        f = t.jit->function();
+      } else {
+        codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options);
+        KernelCache(cache_dir).store(cache_path, so.data);
+        t.times = so.times;
+        t.library.emplace(cache_path);
+        f = reinterpret_cast<codegen::KernelFn>(t.library->symbol(codegen::kernel_symbol(m, options)));
+      }
+      t.function.store(f, std::memory_order_release);
+    } catch (...) {
+      t.error = std::current_exception();
+    }
+    finished.set_value();
+  });
+}
+
+}  // namespace
+
 Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   auto state = std::make_shared<State>();
   state->output_names = column_names(m, options.output);
   KernelInfo& info = state->info;
   info.symbol = codegen::kernel_symbol(m, options.codegen);
   const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  const bool tiered = options.tiered && options.codegen.opt_level > 0;
+  auto tier_up = [&](const std::string& cache_path) {
+    codegen::CodegenOptions quick = options.codegen;
+    quick.opt_level = 0;
+    state->jit.emplace(codegen::compile_jit(m, quick));
+    state->function = state->jit->function();
+    info.source = KernelSource::Jit;
+    info.compile_times = state->jit->times();
+    state->tier_up = std::make_unique<TierUp>();
+    start_tier_up(*state->tier_up, m, options.codegen, dir, cache_path);
+    return finish(std::move(state), m, options);
+  };
   if (dir.empty()) {
+    if (tiered) return tier_up("");
     state->jit.emplace(codegen::compile_jit(m, options.codegen));
     state->function = state->jit->function();
     info.source = KernelSource::Jit;
@@ -156,6 +232,7 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
       state->library.reset();  // an unusable entry (e.g. from another machine): rebuild it
     }
   }
+  if (tiered) return tier_up(path);
   codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options.codegen);
   cache.store(path, so.data);
   state->load(path);
@@ -217,6 +294,19 @@ const std::vector<std::string>& Kernel::input_names() const { return state_->inp
 const std::vector<std::string>& Kernel::output_names() const { return state_->output_names; }
 const KernelInfo& Kernel::info() const { return state_->info; }
 unsigned Kernel::threads() const { return state_->pool->size(); }
+
+bool Kernel::optimized() const {
+  const TierUp* t = state_->tier_up.get();
+  return !t || t->function.load(std::memory_order_acquire) != nullptr;
+}
+
+codegen::CompileTimes Kernel::wait_optimized() const {
+  const TierUp* t = state_->tier_up.get();
+  if (!t) return {};
+  t->done.wait();
+  if (t->error) std::rethrow_exception(t->error);
+  return t->times;
+}
 
 const char* source_name(KernelSource source) {
   switch (source) {

@@ -31,6 +31,12 @@ struct KernelOptions {
   std::string cache_dir;            ///< kernel cache directory; empty: $EVOC_CACHE_DIR; neither: no cache
   bool use_cache = true;            ///< false: never read or write the cache
   int64_t rows_per_task = 0;  ///< smallest share of a batch worth a thread; 0: derived from the model size
+  /// Tiered compilation: when the kernel must be compiled (not a cache hit), compile it first at
+  /// level 0 (a few milliseconds: rows through stack tiles, the fast back end), return at once,
+  /// and compile it at `codegen.opt_level` on a background thread; run() switches to the
+  /// optimised code when it is ready (and stores it in the cache, if there is one). Results are
+  /// bit-identical at every level, so callers see only the speed change.
+  bool tiered = false;
 };
 
 /// Where a kernel's code came from.
@@ -80,6 +86,14 @@ class Kernel {
   const KernelInfo& info() const;
   /// Threads a run() call uses at most.
   unsigned threads() const;
+
+  /// With KernelOptions::tiered: whether run() already uses the optimised code (always true
+  /// for kernels that were not tiered).
+  bool optimized() const;
+  /// Blocks until the optimised code is in use and returns the time its compilation took;
+  /// rethrows the error if it failed (the level-0 code then stays in use). Returns zeros for
+  /// kernels that were not tiered.
+  codegen::CompileTimes wait_optimized() const;
 
  private:
   struct State;

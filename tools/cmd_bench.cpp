@@ -356,6 +356,8 @@ struct Latency {
   codegen::CompileTimes cold;        ///< a JIT compile, per phase
   double miss_ms = 0;                ///< Kernel::compile into an empty cache (shared object linked by cc)
   double hit_ms = 0, dlopen_ms = 0;  ///< Kernel::compile from the cache, and its dlopen + dlsym
+  double tiered_first_ms = 0;        ///< a tiered Kernel::compile: until the level-0 kernel runs
+  double tiered_optimised_ms = 0;    ///< until it runs the -O2 code
 };
 
 Latency measure_latency(const ir::Module& m, const ScratchDir& dir) {
@@ -373,6 +375,15 @@ Latency measure_latency(const ir::Module& m, const ScratchDir& dir) {
   latency.hit_ms = seconds_since(start) * 1e3;
   if (warm.info().source != KernelSource::CacheHit) throw Error("the second compile missed the kernel cache");
   latency.dlopen_ms = warm.info().load_ms;
+  KernelOptions tiered;
+  tiered.use_cache = false;
+  tiered.threads = 1;
+  tiered.tiered = true;
+  start = Clock::now();
+  const Kernel quick = Kernel::compile(m, tiered);
+  latency.tiered_first_ms = seconds_since(start) * 1e3;
+  quick.wait_optimized();
+  latency.tiered_optimised_ms = seconds_since(start) * 1e3;
   return latency;
 }
 
@@ -424,9 +435,10 @@ void print_report(const BenchArgs& args, const ir::Module& m, const Machine& mac
   fmt::print(
       "\n\ncompile latency (-O2), ms: JIT set-up (once per process) {:.2f}; cold: IR generation {:.3f}, "
       "LLVM optimisation {:.3f}, machine code {:.3f}, JIT link {:.3f}, total {:.3f}; cold into the cache "
-      "(shared object, linked by cc) {:.1f}; warm (cache hit) {:.3f}, of which dlopen {:.3f}\n",
+      "(shared object, linked by cc) {:.1f}; warm (cache hit) {:.3f}, of which dlopen {:.3f}; tiered: "
+      "the -O0 kernel runs after {:.3f}, the -O2 code after {:.1f}\n",
       latency.setup_ms, t.ir_generation_ms, t.optimization_ms, t.machine_code_ms, t.link_ms, t.total_ms(),
-      latency.miss_ms, latency.hit_ms, latency.dlopen_ms);
+      latency.miss_ms, latency.hit_ms, latency.dlopen_ms, latency.tiered_first_ms, latency.tiered_optimised_ms);
   fmt::print("\nbit for bit equal to the interpreter (4096 rows, NaN/Inf/-0/subnormal inputs included): {}\n",
              exact);
   for (const std::string& note : engines.notes) fmt::print("\n{}\n", note);

@@ -124,6 +124,9 @@ int main(void) {
   test_identity(options);
   test_classifier(options);
   test_errors(options);
+  CHECK(evoc_options_set_tiered(options, 1) == EVOC_OK);
+  test_identity(options); /* tiered: the same rows from the -O0 code and, later, the -O2 code */
+  CHECK_FAILS(evoc_options_set_tiered(NULL, 1), EVOC_ERROR_NULL_ARGUMENT, "'options'");
   evoc_options_free(options);
   if (failures)
     fprintf(stderr, "%d check(s) failed\n", failures);
