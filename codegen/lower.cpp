@@ -2,22 +2,23 @@
 //
 // Shape of the generated kernel (W lanes, one row per lane):
 //
-//   r = 0;
-//   while (r < n) {
+//   if (n < S) { for (r = 0; r < n; ++r) the scalar copy of the body on row r; return; }
+//   steps(x, n, ...):                                 // a separate function
+//   for (r = 0; r < n; r += W) {
 //     rem = n - r;
-//     if (rem < S) { for (; r < n; ++r) the scalar copy of the body on row r; return; }
 //     row[j] = min(j, rem - 1) for j < W;              // lanes past the last row repeat it
 //     load rows x + (r + row[j]) * x_stride, transpose them into one vector per input (row_tile.h)
 //     evaluate the graph on <W x float>
-//     transpose the outputs back into rows; store row j if j < rem
-//     r += W;
+//     transpose the outputs back into rows (one output and y_stride 1: one vector store);
+//     store row j if j < rem
 //   }
 //
 // Lanes beyond the last row recompute it, so no lane ever reads outside the caller's rows, and
 // only the rows that exist are stored. Full steps store with constant masks; only the last,
-// partial step tests the rows. Small remainders (fewer than S rows, batch 1 above all) run
+// partial step tests the rows. Small batches (fewer than S rows, batch 1 above all) run
 // through a scalar copy of the body instead of a whole W-lane step; it is emitted for modules
-// small enough that the copy costs little compile time (see scalar_rows). The graph is emitted
+// small enough that the copy costs little compile time (see scalar_rows), and the W-lane loop
+// is then a function of its own, so that small batches do not pay for its set-up. The graph is emitted
 // with ir/scalar.h over LlvmArith: every op becomes the IEEE operations the interpreter performs,
 // in its order. Only values that reach an output are lowered. Many exp/log/tanh/sigmoid ops are
 // outlined into one internal helper per kind and width (see kOutlineThreshold). The kernel calls
@@ -80,7 +81,7 @@ llvm::MDNode* plain_loop(llvm::LLVMContext& ctx) {
   return loop;
 }
 
-/// Remainders of fewer rows than this run through the scalar copy of the body, when there is
+/// Batches of fewer rows than this run through the scalar copy of the body, when there is
 /// one. On Zen 4 (AVX-512) a scalar row of a 13-input linear model costs ~11 ns and a 16-lane
 /// step, transpositions included, ~45 ns: the copy wins below 4 rows.
 constexpr unsigned kScalarRowsMax = 4;
@@ -108,7 +109,10 @@ class KernelLowering {
   llvm::Function* run();
 
  private:
-  llvm::Function* declare();
+  /// The kernel's function type and attributes, under `name`.
+  llvm::Function* declare(const std::string& name, llvm::GlobalValue::LinkageTypes linkage);
+  /// The body of a kernel function without a scalar copy: the W-lane loop over every row.
+  void emit_steps();
   /// Rows per remainder that the scalar copy handles (0: no scalar copy).
   unsigned scalar_rows() const {
     return o_.width > 1 && !tiles() && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
@@ -166,12 +170,12 @@ class KernelLowering {
   llvm::AllocaInst* tile_out_ = nullptr;  ///< n_out x W floats, column-major (tile_loops)
 };
 
-llvm::Function* KernelLowering::declare() {
+llvm::Function* KernelLowering::declare(const std::string& name, llvm::GlobalValue::LinkageTypes linkage) {
   llvm::Type* ptr = b_.getPtrTy();
   llvm::Type* i64 = b_.getInt64Ty();
   auto* type = llvm::FunctionType::get(b_.getVoidTy(), {ptr, i64, i64, ptr, i64}, false);
-  if (out_.getFunction(o_.symbol)) throw Error("kernel symbol '" + o_.symbol + "' is already defined");
-  auto* fn = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage, o_.symbol, out_);
+  if (out_.getFunction(name)) throw Error("kernel symbol '" + name + "' is already defined");
+  auto* fn = llvm::Function::Create(type, linkage, name, out_);
   const char* names[] = {"x", "n", "x_stride", "y", "y_stride"};
   for (unsigned i = 0; i < 5; ++i) fn->getArg(i)->setName(names[i]);
   fn->addFnAttr(llvm::Attribute::NoUnwind);
@@ -186,7 +190,6 @@ llvm::Function* KernelLowering::declare() {
 }
 
 llvm::Function* KernelLowering::run() {
-  fn_ = declare();
   llvm::LLVMContext& ctx = out_.getContext();
   if (o_.fast_math) {
     llvm::FastMathFlags fmf;
@@ -194,6 +197,43 @@ llvm::Function* KernelLowering::run() {
     fmf.setAllowContract();
     b_.setFastMathFlags(fmf);
   }
+  llvm::Function* kernel = declare(o_.symbol, llvm::GlobalValue::ExternalLinkage);
+  const unsigned s = scalar_rows();
+  if (s == 0) {
+    fn_ = kernel;
+    emit_steps();
+    return kernel;
+  }
+  // Batches of fewer than S rows run the scalar copy in the kernel itself; larger ones call
+  // the W-lane loop, a separate function, so that its set-up (saved registers, hoisted vector
+  // constants) is not paid by small batches.
+  llvm::Function* steps = declare(o_.symbol + ".steps", llvm::GlobalValue::InternalLinkage);
+  steps->addFnAttr(llvm::Attribute::NoInline);
+  fn_ = steps;
+  emit_steps();
+  fn_ = kernel;
+  BasicBlock* entry = BasicBlock::Create(ctx, "entry", fn_);
+  BasicBlock* few = BasicBlock::Create(ctx, "few", fn_);
+  BasicBlock* many = BasicBlock::Create(ctx, "many", fn_);
+  BasicBlock* exit = BasicBlock::Create(ctx, "exit", fn_);
+  b_.SetInsertPoint(entry);
+  b_.CreateCondBr(b_.CreateICmpSGE(n(), b_.getInt64(s)), many, few);
+  b_.SetInsertPoint(few);
+  BasicBlock* scalar = BasicBlock::Create(ctx, "scalar", fn_, many);
+  b_.CreateCondBr(b_.CreateICmpSGT(n(), b_.getInt64(0)), scalar, exit);
+  b_.SetInsertPoint(scalar);
+  emit_scalar_rows(b_.getInt64(0), exit);
+  b_.SetInsertPoint(many);
+  llvm::CallInst* call = b_.CreateCall(steps, {x(), n(), x_stride(), y(), y_stride()});
+  call->setTailCall();
+  b_.CreateBr(exit);
+  b_.SetInsertPoint(exit);
+  b_.CreateRetVoid();
+  return kernel;
+}
+
+void KernelLowering::emit_steps() {
+  llvm::LLVMContext& ctx = out_.getContext();
   BasicBlock* entry = BasicBlock::Create(ctx, "entry", fn_);
   BasicBlock* dispatch = BasicBlock::Create(ctx, "dispatch", fn_);
   BasicBlock* step = BasicBlock::Create(ctx, "step", fn_);
@@ -216,14 +256,7 @@ llvm::Function* KernelLowering::run() {
   b_.SetInsertPoint(dispatch);
   llvm::PHINode* r = b_.CreatePHI(b_.getInt64Ty(), 2, "r");
   r->addIncoming(b_.getInt64(0), entry);
-  if (const unsigned s = scalar_rows()) {
-    BasicBlock* scalar = BasicBlock::Create(ctx, "scalar", fn_, exit);
-    b_.CreateCondBr(b_.CreateICmpSLT(b_.CreateSub(n(), r), b_.getInt64(s)), scalar, step);
-    b_.SetInsertPoint(scalar);
-    emit_scalar_rows(r, exit);
-  } else {
-    b_.CreateBr(step);
-  }
+  b_.CreateBr(step);
 
   b_.SetInsertPoint(step);
   emit_step(r, next, exit);
@@ -235,7 +268,6 @@ llvm::Function* KernelLowering::run() {
 
   b_.SetInsertPoint(exit);
   b_.CreateRetVoid();
-  return fn_;
 }
 
 std::vector<llvm::Value*> KernelLowering::row_indices(llvm::Value* last) {
@@ -272,11 +304,22 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   const std::vector<llvm::Value*> x_row = row_pointers(x_rows, rows, x_stride());
   const std::vector<llvm::Value*> columns = load_row_columns(b_, x_row, n_in, live_);
   const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
+  llvm::Value* full = b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full");
+  if (outputs.size() == 1) {
+    // One output and y_stride == 1: the output rows are one contiguous vector.
+    BasicBlock* dense = BasicBlock::Create(ctx, "store.dense", fn_, next);
+    BasicBlock* rows_apart = BasicBlock::Create(ctx, "store.rows", fn_, next);
+    b_.CreateCondBr(b_.CreateAnd(full, b_.CreateICmpEQ(y_stride(), b_.getInt64(1))), dense, rows_apart);
+    b_.SetInsertPoint(dense);
+    b_.CreateAlignedStore(outputs[0], y_rows, llvm::Align(4));
+    b_.CreateBr(next);
+    b_.SetInsertPoint(rows_apart);
+  }
   const std::vector<llvm::Value*> y_row = row_pointers(y_rows, rows, y_stride());
   const RowPieces rows_out = columns_to_rows(b_, outputs);
   BasicBlock* store_all = BasicBlock::Create(ctx, "store.all", fn_, next);
   BasicBlock* store_last = BasicBlock::Create(ctx, "store.last", fn_, next);
-  b_.CreateCondBr(b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full"), store_all, store_last);
+  b_.CreateCondBr(full, store_all, store_last);
 
   b_.SetInsertPoint(store_all);
   store_rows(b_, rows_out, y_row, nullptr);

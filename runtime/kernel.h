@@ -99,6 +99,9 @@ class Kernel {
   struct State;
   explicit Kernel(std::shared_ptr<const State> state) : state_(std::move(state)) {}
   static Kernel finish(std::shared_ptr<State> state, const ir::Module& m, const KernelOptions& options);
+  /// run() on what is not the common case: argument errors, batches split over the pool.
+  [[gnu::noinline]] static void run_uncommon(const State& s, const float* x, int64_t n, int64_t x_stride, float* y,
+                                             int64_t y_stride);
   std::shared_ptr<const State> state_;
 };
 
