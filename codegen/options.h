@@ -19,8 +19,10 @@ struct CodegenOptions {
   /// Optimisation level, 0..3. evoc's own passes have already folded, simplified and
   /// deduplicated the graph, and LLVM's IR pipelines were measured not to speed its kernels up,
   /// so only level 3 runs them; the levels mostly choose how hard the back end works:
-  ///   0  fast back end (fast instruction selection and register allocation): the cheapest
-  ///      compile, kernels up to ~1.5x slower on small models
+  ///   0  the cheapest compile: rows move through stack tiles with small loops instead of
+  ///      unrolled transposes, no scalar copy, fast instruction selection and register
+  ///      allocation. About 5 ms for 30 ops, 50 ms for 1,000; kernels ~1.1x slower on large
+  ///      models, up to ~5x on small ones (see KernelOptions::tiered to have both)
   ///   1  back end at LLVM's "less" level (SelectionDAG, greedy register allocation, scheduling)
   ///   2  back end at LLVM's default level. The default: kernels as fast as with LLVM's IR
   ///      pipeline too (level 3), for about 60% of its compile time

@@ -75,7 +75,8 @@ void register_compile_command(CLI::App& app) {
       ->check(CLI::IsMember({"llvm", "asm", "obj", "header", "so", "c"}));
   cmd->add_option("--name", c.symbol, "kernel symbol (default: evoc_ followed by the model name)");
   cmd->add_option("-O", c.opt_level,
-                  "code generation level 0..3 (default 2; LLVM IR passes only at 3, see codegen/options.h)")
+                  "code generation level 0..3 (default 2; 0 compiles fastest, LLVM IR passes only at 3; "
+                  "see codegen/options.h)")
       ->check(CLI::Range(0, 3));
   cmd->add_option("--ir-opt", o->ir_opt, "IR optimisation level before lowering, as evoc opt -O (default 2)")
       ->check(CLI::Range(0, 3));
