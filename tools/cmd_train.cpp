@@ -187,6 +187,13 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--significance", o.significance,
                   "and only if the gain exceeds this many standard errors of the per-row gains")
       ->capture_default_str();
+  cmd->add_option("--fallback-significance", o.fallback_significance,
+                  "output the run's linear model unless the evolved network beats it on validation by this "
+                  "many standard errors (accuracy or squared error); negative: always the evolved network")
+      ->capture_default_str();
+  cmd->add_option("--patience", o.patience,
+                  "mutate only after this many epochs without a new best validation loss (0: every epoch)")
+      ->capture_default_str();
   cmd->add_option("--layers", o.layers, "stacked layers")->capture_default_str();
   cmd->add_option("--width", o.width, "outputs of each hidden layer")->capture_default_str();
   cmd->add_option("--activation", args->activation, "between layers: none | relu | tanh | sigmoid")

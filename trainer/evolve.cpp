@@ -4,10 +4,19 @@
 //   2. decides: accept the mutation if its validation loss is lower than the parent's by
 //      --min-gain and by --significance standard errors of the per-row gains, else revert
 //      to the parent; keeps the best network seen by validation loss;
-//   3. mutates: prunes the weakest leaf op (std of its output times the norm of its head
+//   3. mutates, once the validation loss has set no new best for --patience epochs (0: every
+//      epoch): prunes the weakest leaf op (std of its output times the norm of its head
 //      column) when it is below --prune-below or the op budget is full, and grows ops chosen
 //      from a pool of random candidates by how well their output correlates with the gradient
 //      of the loss with respect to the layer's outputs (Cascade-Correlation).
+// Alongside, the initial linear network trains on the same minibatches without mutations (the
+// model --max-ops 0 trains, bit for bit: mutations draw from their own random stream). The run
+// outputs the best evolved network only if it beats the best linear one on the validation rows
+// by the task's metric (rows classified correctly, or squared error) by --fallback-significance
+// standard errors; otherwise the linear model. Every accepted mutation is a test passed on the
+// validation rows and the best of many epochs is selected on them too, so a network grown on
+// a small or noisy validation split can look better than it is; the linear model of the same
+// run is the null hypothesis it has to reject.
 // The whole run state can be checkpointed and resumed bit for bit.
 #include <chrono>
 #include <cmath>
@@ -39,7 +48,8 @@ struct SplitTensors {
 /// The complete state of a run between two epochs: what a checkpoint holds.
 struct RunState {
   Network net;
-  Random random;
+  Random random;  ///< the initialisation and the minibatch order
+  Random growth;  ///< the mutations
   int epoch = 0;  ///< epochs completed
   int accepted = 0, reverted = 0;
   bool pending = false;      ///< a mutation was made and awaits its verdict
@@ -47,7 +57,16 @@ struct RunState {
   double best_val = 0;
   int best_epoch = 0;
   Network best;
+  int stale = 0;  ///< epochs since the validation loss last improved on the best by --min-gain
+  /// The linear model of the same run (only when ops may grow), and the best of it seen.
+  bool has_linear = false;
+  Network linear, linear_best;
+  double linear_best_val = 0;
+  int linear_best_epoch = 0;
 };
+
+/// The seed of the mutations' random stream, apart from the one the linear model draws from.
+uint64_t growth_seed(uint64_t seed) { return seed ^ 0x6a09e667f3bcc909ull; }
 
 /// The problem after task inference and standardisation.
 struct Problem {
@@ -84,6 +103,7 @@ void check_options(const Options& o) {
   require(o.pool >= 1, "--pool must be at least 1");
   require(o.min_gain >= 0 && o.min_gain < 1, "--min-gain must be in [0, 1)");
   require(o.significance >= 0, "--significance must be at least 0");
+  require(o.patience >= 0, "--patience must be at least 0");
   require(o.layers >= 1, "--layers must be at least 1");
   require(o.width >= 1, "--width must be at least 1");
   require(!o.ops.empty(), "--ops must name at least one op kind");
@@ -97,10 +117,10 @@ std::string fingerprint(const Options& o) {
   for (ir::Op op : o.ops) ops.push_back(ir::op_name(op));
   return fmt::format(
       "task={} lr={} batch={} weight-decay={} optimizer={} max-ops={} grow={} pool={} prune-below={} "
-      "min-gain={} significance={} layers={} width={} activation={} norm={} ops={} seed={} device={} "
+      "min-gain={} significance={} fallback-significance={} patience={} layers={} width={} activation={} norm={} ops={} seed={} device={} "
       "split={},{}",
       task_name(o.task), o.lr, o.batch, o.weight_decay, o.optimizer == Optimizer::Adam ? "adam" : "adamw",
-      o.max_ops, o.grow, o.pool, o.prune_below, o.min_gain, o.significance, o.layers, o.width,
+      o.max_ops, o.grow, o.pool, o.prune_below, o.min_gain, o.significance, o.fallback_significance, o.patience, o.layers, o.width,
       activation_name(o.activation), norm_name(o.norm), fmt::join(ops, ","), o.seed, o.device,
       o.validation_fraction, o.test_fraction);
 }
@@ -197,6 +217,7 @@ struct Evaluation {
   double loss = 0;             ///< mean loss (the largest double if not finite)
   double metric = 0;           ///< accuracy, or R^2 (which standardising the target keeps)
   torch::Tensor row_losses;    ///< [rows] double, for paired comparisons
+  torch::Tensor correct;       ///< [rows] bool, classification only: the argmax is the label
 };
 
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
@@ -206,7 +227,8 @@ Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   if (task == Task::Classify) {
     e.row_losses = torch::nn::functional::cross_entropy(
         out, split.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    e.metric = out.argmax(1).eq(split.y).to(torch::kDouble).mean().item<double>();
+    e.correct = out.argmax(1).eq(split.y);
+    e.metric = e.correct.to(torch::kDouble).mean().item<double>();
   } else {
     torch::Tensor y = split.y.to(torch::kDouble), pred = out.squeeze(1).to(torch::kDouble);
     e.row_losses = (out.squeeze(1) - split.y).square();
@@ -221,12 +243,46 @@ Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
 
 /// The verdict on a mutation: its validation loss must be lower than its parent's by the
 /// fraction `min_gain` and by `significance` standard errors of the per-row differences.
-bool improves(const Evaluation& mutated, const Evaluation& parent, const Options& o) {
-  if (!(mutated.loss < parent.loss * (1 - o.min_gain))) return false;
+bool improves(const Evaluation& mutated, const Evaluation& parent, double min_gain, double significance) {
+  if (!(mutated.loss < parent.loss * (1 - min_gain))) return false;
   torch::Tensor gain = parent.row_losses - mutated.row_losses;
   double n = static_cast<double>(gain.numel());
   double se = n > 1 ? gain.std().item<double>() / std::sqrt(n) : 0.0;
-  return gain.mean().item<double>() > o.significance * se;
+  return gain.mean().item<double>() > significance * se;
+}
+
+/// Whether `evolved` is better than `linear` on the validation rows by the task's metric, by
+/// --fallback-significance standard errors. Classification counts the rows that only one of the two
+/// classifies correctly (McNemar's test): the evolved network must win w > l of them with
+/// w - l > significance * sqrt(w + l). A lower cross-entropy alone is not enough: on a
+/// separable validation split a bigger network lowers it by growing more confident, not by
+/// classifying more rows correctly. Regression compares squared errors as a mutation's verdict
+/// does.
+bool beats(const Evaluation& evolved, const Evaluation& linear, Task task, const Options& o) {
+  const double z = o.fallback_significance;
+  if (task != Task::Classify) return improves(evolved, linear, o.min_gain, z);
+  double wins = evolved.correct.logical_and(linear.correct.logical_not()).sum().item<double>();
+  double losses = linear.correct.logical_and(evolved.correct.logical_not()).sum().item<double>();
+  double margin = wins - losses;
+  return margin > 0 && margin * margin > z * z * (wins + losses);
+}
+
+/// The network a run outputs: the best evolved network if it beats the best linear network of
+/// the same run on validation (or the fallback is off: a negative --fallback-significance),
+/// else the linear one.
+struct Choice {
+  Network* net = nullptr;
+  int epoch = 0;
+  bool linear = false;
+};
+
+Choice choose(RunState& run, const Problem& p, const Options& o) {
+  if (run.has_linear && o.fallback_significance >= 0) {
+    Evaluation evolved = evaluate(run.best, p.validation, p.task);
+    Evaluation linear = evaluate(run.linear_best, p.validation, p.task);
+    if (!beats(evolved, linear, p.task, o)) return {&run.linear_best, run.linear_best_epoch, true};
+  }
+  return {&run.best, run.best_epoch, false};
 }
 
 /// A fresh random order of the training rows.
@@ -370,7 +426,7 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
   const int64_t rows = std::min(n, kScoringRows);
   std::vector<int64_t> pick(n);
   for (int64_t i = 0; i < n; ++i) pick[i] = i;
-  for (int64_t i = 0; i < rows; ++i) std::swap(pick[i], pick[i + static_cast<int64_t>(run.random.below(n - i))]);
+  for (int64_t i = 0; i < rows; ++i) std::swap(pick[i], pick[i + static_cast<int64_t>(run.growth.below(n - i))]);
   pick.resize(rows);
   torch::Tensor index = torch::tensor(pick).to(p.train.x.device());
   torch::Tensor x = p.train.x.index_select(0, index), y = p.train.y.index_select(0, index);
@@ -388,7 +444,7 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
     Candidate best;
     int valid = 0;
     for (int attempt = 0; valid < o.pool && attempt < 10 * o.pool; ++attempt) {
-      Candidate c = draw_candidate(net, s, o, run.random);
+      Candidate c = draw_candidate(net, s, o, run.growth);
       if (!evaluate_candidate(c, net, s)) continue;
       ++valid;
       if (c.score > best.score) best = c;
@@ -405,17 +461,36 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
 
 constexpr const char* kStateFile = "state.json";
 
-void save_checkpoint(const RunState& run, const Options& o, uint64_t hash, const ir::Module& best_module) {
+std::string engine_state(const Random& random) {
+  std::ostringstream out;
+  out << random.engine();
+  return out.str();
+}
+
+void restore_engine(Random& random, const nlohmann::json& j) {
+  std::istringstream in(j.get<std::string>());
+  in >> random.engine();
+}
+
+/// Saves the run; "best" is `chosen`, the network best.evir is exported from (and the one
+/// load_network reads), "evolved" the best evolved network.
+void save_checkpoint(const RunState& run, const Options& o, uint64_t hash, const Network& chosen,
+                     const ir::Module& best_module) {
   std::filesystem::create_directories(o.checkpoint_dir);
-  std::ostringstream random;
-  random << run.random.engine();
   nlohmann::json j = {{"version", 1}, {"fingerprint", fingerprint(o)}, {"data_hash", hash},
                       {"epoch", run.epoch}, {"accepted", run.accepted}, {"reverted", run.reverted},
-                      {"random", random.str()}, {"net", network_to_json(run.net)},
-                      {"pending", run.pending},
-                      {"best_val", run.best_val}, {"best_epoch", run.best_epoch},
-                      {"best", network_to_json(run.best)}};
+                      {"random", engine_state(run.random)}, {"growth", engine_state(run.growth)},
+                      {"net", network_to_json(run.net)}, {"pending", run.pending},
+                      {"best_val", run.best_val}, {"best_epoch", run.best_epoch}, {"stale", run.stale},
+                      {"evolved", network_to_json(run.best)}, {"best", network_to_json(chosen)},
+                      {"has_linear", run.has_linear}};
   if (run.pending) j["before"] = network_to_json(run.before);
+  if (run.has_linear) {
+    j["linear"] = network_to_json(run.linear);
+    j["linear_best"] = network_to_json(run.linear_best);
+    j["linear_best_val"] = run.linear_best_val;
+    j["linear_best_epoch"] = run.linear_best_epoch;
+  }
   std::string dir = o.checkpoint_dir;
   write_file_atomic(dir + "/" + kStateFile, j.dump());
   write_file_atomic(dir + "/best.evir", ir::print_module(best_module));
@@ -435,17 +510,29 @@ RunState load_checkpoint(const Options& o, uint64_t hash, torch::Device device) 
                             j.at("fingerprint").get<std::string>(), fingerprint(o)));
   if (j.at("data_hash") != hash) throw Error(fmt::format("{}: the run was started on other data", path));
   RunState run;
-  std::istringstream random(j.at("random").get<std::string>());
-  random >> run.random.engine();
-  run.epoch = j.at("epoch");
-  run.accepted = j.at("accepted");
-  run.reverted = j.at("reverted");
-  run.net = network_from_json(j.at("net"), device);
-  run.pending = j.at("pending");
-  if (run.pending) run.before = network_from_json(j.at("before"), device);
-  run.best_val = j.at("best_val");
-  run.best_epoch = j.at("best_epoch");
-  run.best = network_from_json(j.at("best"), device);
+  try {
+    restore_engine(run.random, j.at("random"));
+    restore_engine(run.growth, j.at("growth"));
+    run.epoch = j.at("epoch");
+    run.accepted = j.at("accepted");
+    run.reverted = j.at("reverted");
+    run.net = network_from_json(j.at("net"), device);
+    run.pending = j.at("pending");
+    if (run.pending) run.before = network_from_json(j.at("before"), device);
+    run.best_val = j.at("best_val");
+    run.best_epoch = j.at("best_epoch");
+    run.stale = j.at("stale");
+    run.best = network_from_json(j.at("evolved"), device);
+    run.has_linear = j.at("has_linear");
+    if (run.has_linear) {
+      run.linear = network_from_json(j.at("linear"), device);
+      run.linear_best = network_from_json(j.at("linear_best"), device);
+      run.linear_best_val = j.at("linear_best_val");
+      run.linear_best_epoch = j.at("linear_best_epoch");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("{}: incomplete checkpoint (written by another evoc?): {}", path, e.what()));
+  }
   return run;
 }
 
@@ -492,6 +579,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     if (callbacks.on_info) callbacks.on_info(fmt::format("resuming {} after epoch {}", o.resume_dir, run.epoch));
   } else {
     run.random = Random(o.seed);
+    run.growth = Random(growth_seed(o.seed));
     run.net = make_network(static_cast<int>(data.n_features()), p.outputs, o.layers, o.width, o.norm,
                            o.activation, run.random, device);
     run.net.in_scale = torch::tensor(p.in_scale).to(device);
@@ -502,12 +590,21 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     }
     run.best = clone(run.net);
     run.best_val = evaluate(run.net, p.validation, p.task).loss;
+    if (o.max_ops > 0) {
+      run.has_linear = true;
+      run.linear = clone(run.net);
+      run.linear_best = clone(run.net);
+      run.linear_best_val = run.best_val;
+    }
   }
 
   Summary summary;
   summary.task = p.task;
   summary.metric = p.task == Task::Classify ? "accuracy" : "r2";
-  auto snapshot_module = [&]() { return export_run(run.best, data, p, o, summary); };
+  auto save = [&]() {
+    Choice chosen = choose(run, p, o);
+    save_checkpoint(run, o, hash, *chosen.net, export_run(*chosen.net, data, p, o, summary));
+  };
   for (int epoch = run.epoch + 1; epoch <= o.epochs; ++epoch) {
     auto epoch_start = std::chrono::steady_clock::now();
     EpochReport report;
@@ -522,7 +619,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     if (run.pending) {
       train_epoch(run.before, order, p, o, {});
       Evaluation parent = evaluate(run.before, p.validation, p.task);
-      if (improves(val, parent, o)) {
+      if (improves(val, parent, o.min_gain, o.significance)) {
         ++run.accepted;
         report.decision = "accepted";
       } else {
@@ -534,17 +631,28 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
       run.pending = false;
       run.before = Network();
     }
+    if (val.loss < run.best_val * (1 - o.min_gain)) run.stale = 0;
+    else ++run.stale;
     if (val.loss < run.best_val) {
       run.best = clone(run.net);
       run.best_val = val.loss;
       run.best_epoch = epoch;
+    }
+    if (run.has_linear) {
+      train_epoch(run.linear, order, p, o, {});
+      double linear_val = evaluate(run.linear, p.validation, p.task).loss;
+      if (linear_val < run.linear_best_val) {
+        run.linear_best = clone(run.linear);
+        run.linear_best_val = linear_val;
+        run.linear_best_epoch = epoch;
+      }
     }
     report.val_loss = val.loss;
     report.val_metric = val.metric;
     report.metric = summary.metric;
     report.ops = run.net.total_ops();
     Network before = clone(run.net);
-    report.mutation = mutate(run, p, o, data.feature_names);
+    if (run.stale >= o.patience) report.mutation = mutate(run, p, o, data.feature_names);
     if (!report.mutation.empty()) {
       run.pending = true;
       run.before = std::move(before);
@@ -553,32 +661,38 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     report.accepted = run.accepted;
     report.reverted = run.reverted;
     if (!o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
-      save_checkpoint(run, o, hash, snapshot_module());
+      save();
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
   }
 
-  // The result: the best network, measured on the held-out test rows through the same
+  // The result: the chosen network, measured on the held-out test rows through the same
   // raw-feature path as the exported module.
+  Choice chosen = choose(run, p, o);
+  Network& best = *chosen.net;
+  if (chosen.linear && callbacks.on_info && run.best.total_ops() > 0)
+    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
+                                  "on validation; keeping the linear model",
+                                  run.best.total_ops()));
   Result result;
   result.split = p.split;
   auto impl = std::make_unique<TrainedNetwork::Impl>();
-  impl->net = clone(run.best);
+  impl->net = clone(best);
   result.network = std::make_shared<const TrainedNetwork>(std::move(impl));
-  Evaluation best_val = evaluate(run.best, p.validation, p.task);
+  Evaluation best_val = evaluate(best, p.validation, p.task);
   std::vector<float> x = data.feature_rows(p.split.test);
   std::vector<float> predictions = result.network->predict(x.data(), static_cast<int64_t>(p.split.test.size()));
   summary.test_metric = score_rows(data, p.task, predictions, p.split.test);
   summary.val_metric = best_val.metric;
   summary.val_loss = best_val.loss;
-  summary.best_epoch = run.best_epoch;
-  summary.ops = run.best.total_ops();
-  summary.parameters = count_parameters(run.best);
+  summary.best_epoch = chosen.epoch;
+  summary.ops = best.total_ops();
+  summary.parameters = count_parameters(best);
   summary.epochs = run.epoch;
   summary.accepted = run.accepted;
   summary.reverted = run.reverted;
   summary.seconds = seconds_since(start);
-  result.module = export_run(run.best, data, p, o, summary);
+  result.module = export_run(best, data, p, o, summary);
   result.summary = summary;
   return result;
 }

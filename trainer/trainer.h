@@ -1,7 +1,8 @@
 // The trainer's public API: data sets, training options, and `train`, which evolves a network
 // in LibTorch (train one epoch -> prune -> grow, accepting or reverting each mutation on
 // validation loss against its parent trained alongside) and exports the best network seen to
-// an ir::Module.
+// an ir::Module, or the linear model of the same run when the evolved network is not
+// significantly better on validation.
 //
 // This header is free of LibTorch on purpose: tools and tests include it without paying for
 // torch headers. Everything torch-specific lives in trainer/network.h and the .cpp files.
@@ -72,6 +73,10 @@ struct Options {
   float prune_below = 0.01f;   ///< prune the weakest leaf op when its contribution is below this
   float min_gain = 0.001f;     ///< accept a mutation if it lowers validation loss by this fraction
   float significance = 1.0f;   ///< ... and by this many standard errors of the per-row gains
+  /// The run outputs its linear model unless the evolved network beats it on validation by the
+  /// task's metric by this many standard errors (see `train`); negative: always the evolved one.
+  float fallback_significance = 2.0f;
+  int patience = 0;            ///< mutate only after this many epochs without a new best validation loss
   int layers = 1;
   int width = 8;               ///< outputs of each hidden layer (layers > 1)
   Activation activation = Activation::Tanh;
@@ -120,7 +125,8 @@ struct Callbacks {
   std::function<void(const std::string& message)> on_info;  ///< e.g. the inferred task
 };
 
-/// The outcome of a run, measured on the best network (by validation loss).
+/// The outcome of a run, measured on the network it outputs (the best by validation loss, or
+/// the linear model of the run; see `train`).
 struct Summary {
   Task task = Task::Regress;
   std::string metric;        ///< "accuracy" or "r2"
@@ -157,7 +163,7 @@ class TrainedNetwork {
   std::unique_ptr<Impl> impl_;
 };
 
-/// Rebuilds the best network of a checkpoint written by `train` (Options::checkpoint_dir) on
+/// Rebuilds the output network of a checkpoint written by `train` (Options::checkpoint_dir) on
 /// the CPU, for the forward pass the trainer evaluates and exports: eval mode, frozen
 /// normalisation statistics, no gradients. Sets LibTorch's intra-op threads (process-wide, as
 /// `train` does) to `threads`. The network is the one `checkpoint_dir/best.evir` was exported
@@ -173,7 +179,10 @@ struct Result {
   std::shared_ptr<const TrainedNetwork> network;
 };
 
-/// Trains on `data` and exports the best network. Throws evoc::Error on bad options or data.
+/// Trains on `data` and exports the best evolved network by validation loss if it beats the
+/// best linear network of the same run (what max_ops = 0 trains) on validation by the task's
+/// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
+/// options or data.
 Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
 
 /// The metric of `predictions` (n_outputs floats per row of `rows`, in order) against the

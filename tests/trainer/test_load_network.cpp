@@ -43,6 +43,7 @@ Result train_with_checkpoint(const Dataset& data, const std::string& dir, Norm n
   o.prune_below = 0;
   o.min_gain = 0;
   o.significance = 0;
+  o.fallback_significance = -1;
   o.checkpoint_dir = dir;
   o.checkpoint_every = 3;
   return train(data, o);

@@ -1,6 +1,7 @@
 // Training end to end: the exported module computes what the LibTorch network computes (every
 // normalisation, 1 and 2 layers), runs are bit-reproducible, growth learns an interaction a
-// linear model cannot, and a resumed run continues exactly.
+// linear model cannot, the output falls back to the run's linear model unless the evolved one
+// is better, and a resumed run continues exactly.
 #include <cmath>
 #include <filesystem>
 
@@ -25,6 +26,7 @@ Options quick_options() {
   o.grow = 3;
   o.pool = 16;
   o.threads = 1;
+  o.fallback_significance = -1;  // these tests are about the evolved network
   return o;
 }
 
@@ -103,6 +105,28 @@ TEST_CASE("growth learns x0*x1 + x2, a linear model cannot") {
   CHECK(evolved.summary.test_metric >= 0.95);
   CHECK(linear.summary.test_metric < 0.6);
   CHECK(linear.summary.ops == 0);
+}
+
+TEST_CASE("the output is the run's own linear model unless the evolved network beats it") {
+  Dataset data = make_synthetic("interaction", 600);
+  Options o = quick_options();
+  o.fallback_significance = 1e9f;  // no evolved network can pass
+  Result fallback = train(data, o);
+  o.max_ops = 0;
+  Result linear = train(data, o);
+  CHECK(fallback.summary.ops == 0);
+  // The linear model trained alongside the evolution is the one --max-ops 0 trains, bit for bit.
+  std::vector<float> x = data.feature_rows(linear.split.test);
+  const auto n = static_cast<int64_t>(linear.split.test.size());
+  std::vector<float> a(n), b(n);
+  ir::interpret(fallback.module, x.data(), n, static_cast<int64_t>(data.n_features()), a.data(), 1);
+  ir::interpret(linear.module, x.data(), n, static_cast<int64_t>(data.n_features()), b.data(), 1);
+  CHECK(a == b);
+  CHECK(fallback.summary.test_metric == linear.summary.test_metric);
+  // Where the interaction matters, the evolved network passes the test and is the output.
+  o = quick_options();
+  o.fallback_significance = Options{}.fallback_significance;
+  CHECK(train(data, o).summary.ops > 0);
 }
 
 TEST_CASE("a resumed run continues exactly") {
