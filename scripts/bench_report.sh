@@ -36,12 +36,15 @@ trap 'rm -rf "$work"' EXIT
 # scaling), so --max-ops 2, 44 and 570 give about 10, 100 and 1,000. Growth fills the budget in
 # one step (--grow = --max-ops), a mutation that lowers the validation loss is accepted
 # (--min-gain 0 --significance 0), and nothing is pruned for being weak (--prune-below 0).
-grow_flags="--prune-below 0 --min-gain 0 --significance 0 --ops add,sub,mul,max,tanh"
+# Every model is the evolved network, never the run's linear fallback
+# (--fallback-significance -1): the benchmark is about kernels of grown networks.
+evolved="--fallback-significance -1"
+grow_flags="--prune-below 0 --min-gain 0 --significance 0 --ops add,sub,mul,max,tanh $evolved"
 declare -A train_args=(
-  [iris]="$data/iris.csv --epochs 60"
-  [wine]="$data/wine.csv --epochs 60"
-  [breast_cancer]="$data/breast_cancer.csv --epochs 60"
-  [diabetes]="$data/diabetes.csv --epochs 60"
+  [iris]="$data/iris.csv --epochs 60 $evolved"
+  [wine]="$data/wine.csv --epochs 60 $evolved"
+  [breast_cancer]="$data/breast_cancer.csv --epochs 60 $evolved"
+  [diabetes]="$data/diabetes.csv --epochs 60 $evolved"
   [synthetic-10]="--synthetic interaction --epochs 10 --max-ops 2 $grow_flags"
   [synthetic-100]="--synthetic interaction --epochs 10 --max-ops 44 --grow 44 --pool 8 $grow_flags"
   [synthetic-1000]="--synthetic interaction --epochs 8 --max-ops 570 --grow 570 --pool 4 $grow_flags"
