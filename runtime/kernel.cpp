@@ -8,6 +8,7 @@
 #include <exception>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <optional>
 #include <thread>
 
@@ -255,7 +256,18 @@ Kernel Kernel::load_library(const std::string& library_path, const ir::Module& m
   return finish(std::move(state), m, options);
 }
 
-void Kernel::run(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+Kernel::Kernel(std::shared_ptr<const State> state) : state_(std::move(state)) {
+  const State& s = *state_;
+  if (!s.tier_up && s.output == Output::Raw) {
+    direct_ = s.function;
+    // Batches the pool would not split: all of them on one thread, else below two tasks.
+    direct_rows_ = s.pool->size() == 1 ? std::numeric_limits<int64_t>::max() : 2 * s.rows_per_task;
+    direct_n_in_ = static_cast<int64_t>(s.n_in);
+    direct_n_out_ = static_cast<int64_t>(s.n_out);
+  }
+}
+
+void Kernel::run_state(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
   const State& s = *state_;
   // The common case: valid arguments, a batch for the calling thread alone.
   if (n > 0 && x && y && x_stride >= static_cast<int64_t>(s.n_in) && y_stride >= static_cast<int64_t>(s.n_out) &&

@@ -73,7 +73,15 @@ class Kernel {
   /// Applies the module to `n` rows: row r reads x[r*x_stride + 0 .. n_in()) and writes
   /// y[r*y_stride + 0 .. n_out()); strides are in floats. n == 0 does nothing. Throws
   /// evoc::Error on a negative n, null buffers or strides smaller than a row.
-  void run(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const;
+  void run(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+    // The common case inline: valid arguments, a batch for the calling thread alone, code
+    // that never changes (not tiered) and raw outputs. Everything else goes through run_state.
+    if (direct_ && n > 0 && n < direct_rows_ && x && y && x_stride >= direct_n_in_ && y_stride >= direct_n_out_) {
+      direct_(x, n, x_stride, y, y_stride);
+      return;
+    }
+    run_state(x, n, x_stride, y, y_stride);
+  }
   /// Contiguous rows in, contiguous rows out; x.size() must be a multiple of n_in().
   std::vector<float> run(std::span<const float> x) const;
 
@@ -97,12 +105,17 @@ class Kernel {
 
  private:
   struct State;
-  explicit Kernel(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  explicit Kernel(std::shared_ptr<const State> state);
+  void run_state(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const;
   static Kernel finish(std::shared_ptr<State> state, const ir::Module& m, const KernelOptions& options);
   /// run() on what is not the common case: argument errors, batches split over the pool.
   [[gnu::noinline]] static void run_uncommon(const State& s, const float* x, int64_t n, int64_t x_stride, float* y,
                                              int64_t y_stride);
   std::shared_ptr<const State> state_;
+  // The inline path of run(): the kernel function when calling it directly is all run() does
+  // for batches of fewer than direct_rows_ rows (null otherwise), and the row widths.
+  codegen::KernelFn direct_ = nullptr;
+  int64_t direct_rows_ = 0, direct_n_in_ = 0, direct_n_out_ = 0;
 };
 
 /// The name of a KernelSource ("jit", "cache miss", "cache hit", "library").
