@@ -276,6 +276,10 @@ const std::vector<Case> kTrainCases = {
      "a_file/out.evir: cannot write: Not a directory"},
     {"train-resume-missing", "train -q --synthetic xor --epochs 1 --resume $D/no_checkpoint -o $D/out.evir", 1,
      "no_checkpoint/state.json: cannot read: No such file or directory"},
+    {"train-negative-patience", "train -q --synthetic xor --patience -1 -o $D/out.evir", 1,
+     "--patience must be at least 0"},
+    {"train-negative-significance", "train -q --synthetic xor --significance -0.5 -o $D/out.evir", 1,
+     "--significance must be at least 0"},
 };
 
 /// Replaces every `$D` and `$G` in `s`.
