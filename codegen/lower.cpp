@@ -428,10 +428,35 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
     b_.CreateStore(outputs[o], b_.CreateConstInBoundsGEP1_64(b_.getFloatTy(), y_row, o));
 }
 
+// Dots are accumulated as their operands appear: term i is added right after its operand is
+// computed (and terms 0..i-1 are in), rather than all at the dot. The operations and their order
+// per dot are those of ir::scalar::dot; only their place among the other ops changes. The long
+// dependency chain of a wide dot (the head) then overlaps with the rest of the graph, the
+// chains of several heads over the same operands advance side by side (iris, 3 heads of 32
+// terms: 4.85 -> 4.3 ns/row), and operands can die early instead of all being live at once.
 std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs) {
   LlvmArith a(b_, width, o_.native_floor);
-  std::vector<llvm::Value*> value(m_.values.size(), nullptr);
-  for (std::size_t id = 0; id < m_.values.size(); ++id) {
+  const std::size_t n_values = m_.values.size();
+  std::vector<llvm::Value*> value(n_values, nullptr);
+  // Per dot: its running sum and next term; waiting[v]: dots whose next term reads value v.
+  std::vector<llvm::Value*> acc(n_values, nullptr);
+  std::vector<std::size_t> next_term(n_values, 0);
+  std::vector<std::vector<ir::ValueId>> waiting(n_values);
+  auto advance = [&](ir::ValueId d) {
+    const ir::Value& dot = m_.values[d];
+    std::size_t& t = next_term[d];
+    while (t < dot.args.size() && value[dot.args[t]]) {
+      acc[d] = ir::scalar::dot_term(a, acc[d], dot.imms[t], value[dot.args[t]]);
+      ++t;
+    }
+    if (t < dot.args.size()) waiting[dot.args[t]].push_back(d);
+  };
+  for (std::size_t id = 0; id < n_values; ++id)
+    if (live_[id] && m_.values[id].op == ir::Op::Dot) {
+      acc[id] = a.c(ir::dot_bias(m_.values[id]));
+      advance(static_cast<ir::ValueId>(id));
+    }
+  for (std::size_t id = 0; id < n_values; ++id) {
     if (!live_[id]) continue;
     const ir::Value& v = m_.values[id];
     auto arg = [&](std::size_t i) { return value[v.args[i]]; };
@@ -439,10 +464,12 @@ std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::
       case ir::Op::Input: value[id] = inputs[id]; break;
       case ir::Op::Const: value[id] = a.c(ir::const_value(v)); break;
       case ir::Op::Affine: value[id] = ir::scalar::affine(a, arg(0), ir::affine_scale(v), ir::affine_shift(v)); break;
-      case ir::Op::Dot: value[id] = ir::scalar::dot(a, v.args.size(), arg, v.imms.data(), ir::dot_bias(v)); break;
+      case ir::Op::Dot: value[id] = acc[id]; break;  // complete: its operands all come before it
       default:
         value[id] = ir::is_binary(v.op) ? ir::scalar::binary(a, v.op, arg(0), arg(1)) : emit_unary(a, width, v.op, arg(0));
     }
+    std::vector<ir::ValueId> ready = std::move(waiting[id]);
+    for (ir::ValueId d : ready) advance(d);
   }
   std::vector<llvm::Value*> outputs;
   for (ir::ValueId out : m_.outputs) outputs.push_back(value[out]);

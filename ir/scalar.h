@@ -231,10 +231,15 @@ typename B::V affine(B& b, typename B::V v, float a, float c) {
 }
 
 /// dot: acc = bias; then acc = acc + w_i * v_i for i in order (the order is part of the semantics).
+/// dot_term is one step, for callers that interleave the terms with other work.
+template <class B>
+typename B::V dot_term(B& b, typename B::V acc, float weight, typename B::V v) {
+  return b.add(acc, b.mul(b.c(weight), v));
+}
 template <class B, class Operand>
 typename B::V dot(B& b, std::size_t n, Operand&& operand, const float* weights, float bias) {
   typename B::V acc = b.c(bias);
-  for (std::size_t i = 0; i < n; ++i) acc = b.add(acc, b.mul(b.c(weights[i]), operand(i)));
+  for (std::size_t i = 0; i < n; ++i) acc = dot_term(b, acc, weights[i], operand(i));
   return acc;
 }
 
