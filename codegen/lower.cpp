@@ -113,7 +113,7 @@ class KernelLowering {
   llvm::Function* declare(const std::string& name, llvm::GlobalValue::LinkageTypes linkage);
   /// The body of a kernel function without a scalar copy: the W-lane loop over every row.
   void emit_steps();
-  /// Rows per remainder that the scalar copy handles (0: no scalar copy).
+  /// Batches below this many rows run the scalar copy (0: no scalar copy).
   unsigned scalar_rows() const {
     return o_.width > 1 && !tiles() && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
   }

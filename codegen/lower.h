@@ -26,8 +26,9 @@ struct LowerOptions {
 /// Adds the kernel of `m` to `out` and returns it. The kernel walks the rows W at a time, one
 /// row per lane, reading and writing whole rows with contiguous vector loads and stores; in the
 /// last, partial step the spare lanes repeat the last row and are not stored, so memory outside
-/// the caller's rows is never touched. Small modules also get a scalar copy of the body for the
-/// last few rows (batch 1 above all). With `tile_loops`, rows move through stack tiles instead.
+/// the caller's rows is never touched. Small modules also get a scalar copy of the body for
+/// batches of a few rows (batch 1 above all). With `tile_loops`, rows move through stack tiles
+/// instead.
 llvm::Function* lower_kernel(const ir::Module& m, llvm::Module& out, const LowerOptions& options);
 
 }  // namespace evoc::codegen

@@ -22,7 +22,7 @@ struct CodegenOptions {
   ///   0  the cheapest compile: rows move through stack tiles with small loops instead of
   ///      unrolled transposes, no scalar copy, fast instruction selection and register
   ///      allocation. About 5 ms for 30 ops, 50 ms for 1,000; kernels ~1.1x slower on large
-  ///      models, up to ~5x on small ones (see KernelOptions::tiered to have both)
+  ///      models, up to ~4.4x on small ones (see KernelOptions::tiered to have both)
   ///   1  back end at LLVM's "less" level (SelectionDAG, greedy register allocation, scheduling)
   ///   2  back end at LLVM's default level. The default: kernels as fast as with LLVM's IR
   ///      pipeline too (level 3), for about 60% of its compile time

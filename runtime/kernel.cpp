@@ -269,16 +269,6 @@ Kernel::Kernel(std::shared_ptr<const State> state) : state_(std::move(state)) {
 
 void Kernel::run_state(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
   const State& s = *state_;
-  // The common case: valid arguments, a batch for the calling thread alone.
-  if (n > 0 && x && y && x_stride >= static_cast<int64_t>(s.n_in) && y_stride >= static_cast<int64_t>(s.n_out) &&
-      (n < 2 * s.rows_per_task || s.pool->size() == 1)) {
-    s.run_rows(x, n, x_stride, y, y_stride);
-    return;
-  }
-  run_uncommon(s, x, n, x_stride, y, y_stride);
-}
-
-void Kernel::run_uncommon(const State& s, const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) {
   if (n < 0) throw Error(fmt::format("run: negative row count {}", n));
   if (n == 0) return;
   if (!x || !y) throw Error(fmt::format("run: {} buffer is null", !x ? "input" : "output"));

@@ -106,11 +106,10 @@ class Kernel {
  private:
   struct State;
   explicit Kernel(std::shared_ptr<const State> state);
+  /// run() beyond its inline case: argument errors, tiered or post-processed kernels, batches
+  /// split over the pool.
   void run_state(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const;
   static Kernel finish(std::shared_ptr<State> state, const ir::Module& m, const KernelOptions& options);
-  /// run() on what is not the common case: argument errors, batches split over the pool.
-  [[gnu::noinline]] static void run_uncommon(const State& s, const float* x, int64_t n, int64_t x_stride, float* y,
-                                             int64_t y_stride);
   std::shared_ptr<const State> state_;
   // The inline path of run(): the kernel function when calling it directly is all run() does
   // for batches of fewer than direct_rows_ rows (null otherwise), and the row widths.
