@@ -430,36 +430,29 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
 
 // Dots are accumulated as their operands appear: term i is added right after its operand is
 // computed (and terms 0..i-1 are in), rather than all at the dot. The operations and their order
-// per dot are those of ir::scalar::dot; only their place among the other ops changes. The long
-// dependency chain of a wide dot (the head) then overlaps with the rest of the graph, the
-// chains of several heads over the same operands advance side by side (iris, 3 heads of 32
-// terms: 4.85 -> 4.3 ns/row), and operands can die early instead of all being live at once.
+// per dot are those of ir::scalar::dot; only their place among the other ops changes. The
+// partial sums of a wide dot (the head) then overlap with the rest of the graph, the sums of
+// several heads over the same operands advance side by side (iris, 3 heads of 32 terms: 4.85 ->
+// 4.3 ns/row), and operands can die early instead of all being live at once.
 std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs) {
   LlvmArith a(b_, width, o_.native_floor);
   const std::size_t n_values = m_.values.size();
   std::vector<llvm::Value*> value(n_values, nullptr);
-  // Per dot: its running sum and next term; waiting[v]: dots whose next term reads value v.
-  std::vector<llvm::Value*> acc(n_values, nullptr);
-  std::vector<std::size_t> next_term(n_values, 0);
+  // Per dot: its running sums; waiting[v]: dots whose next term reads value v.
+  std::vector<ir::scalar::DotSum<LlvmArith>> sum(n_values);
   std::vector<std::vector<ir::ValueId>> waiting(n_values);
   auto advance = [&](ir::ValueId d) {
     const ir::Value& dot = m_.values[d];
-    std::size_t& t = next_term[d];
-    while (t < dot.args.size() && value[dot.args[t]]) {
-      acc[d] = ir::scalar::dot_term(a, acc[d], dot.imms[t], value[dot.args[t]]);
-      ++t;
-    }
-    if (t < dot.args.size()) waiting[dot.args[t]].push_back(d);
+    for (std::size_t t = sum[d].terms(); t < dot.args.size() && value[dot.args[t]]; ++t)
+      sum[d].add(a, dot.imms[t], value[dot.args[t]]);
+    if (const std::size_t t = sum[d].terms(); t < dot.args.size()) waiting[dot.args[t]].push_back(d);
   };
   // Scalar code (one row) runs faster with each dot in one piece (measured: 42 vs 56 ns per row
   // on a 98-op model), and the fast-compile shape compiles faster so: only optimised vector
   // steps stream.
   const bool stream = width > 1 && !tiles();
   for (std::size_t id = 0; stream && id < n_values; ++id)
-    if (live_[id] && m_.values[id].op == ir::Op::Dot) {
-      acc[id] = a.c(ir::dot_bias(m_.values[id]));
-      advance(static_cast<ir::ValueId>(id));
-    }
+    if (live_[id] && m_.values[id].op == ir::Op::Dot) advance(static_cast<ir::ValueId>(id));
   for (std::size_t id = 0; id < n_values; ++id) {
     if (!live_[id]) continue;
     const ir::Value& v = m_.values[id];
@@ -469,7 +462,7 @@ std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::
       case ir::Op::Const: value[id] = a.c(ir::const_value(v)); break;
       case ir::Op::Affine: value[id] = ir::scalar::affine(a, arg(0), ir::affine_scale(v), ir::affine_shift(v)); break;
       case ir::Op::Dot:  // streamed: complete, since its operands all come before it
-        value[id] = stream ? acc[id] : ir::scalar::dot(a, v.args.size(), arg, v.imms.data(), ir::dot_bias(v));
+        value[id] = stream ? sum[id].finish(a, ir::dot_bias(v)) : ir::scalar::dot(a, v.args.size(), arg, v.imms.data(), ir::dot_bias(v));
         break;
       default:
         value[id] = ir::is_binary(v.op) ? ir::scalar::binary(a, v.op, arg(0), arg(1)) : emit_unary(a, width, v.op, arg(0));

@@ -1,13 +1,12 @@
-// const-fold: evaluates every value whose operands are all constants, and folds the leading
-// constant terms of a dot into its bias. Models exported with frozen normalisation and pruned
-// inputs are full of such values; folding them leaves less for the code generator to emit.
+// const-fold: evaluates every value whose operands are all constants. Models exported with
+// frozen normalisation and pruned inputs are full of such values; folding them leaves less for
+// the code generator to emit.
 //
 // Exactness: exact. Results come from the same scalar semantics the interpreter runs
 // (ir/scalar.h instantiated with FloatArith), so a folded constant has the bits the interpreter
-// would compute, NaN and Inf included. A dot is evaluated as acc = bias; acc += w_i * v_i in
-// order, so folding a *prefix* of constant terms into the bias performs exactly the additions
-// the interpreter would; constant terms after a non-constant one would need reassociation and
-// are left to fold-affine.
+// would compute, NaN and Inf included. A dot with some constant terms is left alone: its terms
+// are summed in interleaved partial sums with the bias added last (ir/scalar.h), so no constant
+// term can be moved into the bias without reassociating; fold-affine does that under fast-math.
 #include <vector>
 
 #include "ir/scalar.h"
@@ -34,20 +33,11 @@ ir::ValueId fold_value(Rebuilder& r, ir::Value v, Counters& counters) {
       if (!all_constant) break;
       counters.add("values folded to constants");
       return r.emit_const(ir::scalar::affine(arith, c[0], ir::affine_scale(v), ir::affine_shift(v)));
-    case ir::Op::Dot: {
-      if (c.empty() && !all_constant) break;
-      const float bias = ir::scalar::dot(arith, c.size(), [&](std::size_t i) { return c[i]; }, v.imms.data(),
-                                         ir::dot_bias(v));
-      if (all_constant) {
-        counters.add("values folded to constants");
-        return r.emit_const(bias);
-      }
-      counters.add("dot terms folded into bias", static_cast<double>(c.size()));
-      v.args.erase(v.args.begin(), v.args.begin() + static_cast<std::ptrdiff_t>(c.size()));
-      v.imms.erase(v.imms.begin(), v.imms.begin() + static_cast<std::ptrdiff_t>(c.size()));
-      v.imms.back() = bias;
-      break;
-    }
+    case ir::Op::Dot:
+      if (!all_constant) break;
+      counters.add("values folded to constants");
+      return r.emit_const(ir::scalar::dot(arith, c.size(), [&](std::size_t i) { return c[i]; }, v.imms.data(),
+                                          ir::dot_bias(v)));
     default:
       if (!all_constant) break;
       counters.add("values folded to constants");

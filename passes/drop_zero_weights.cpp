@@ -2,13 +2,14 @@
 // pruning leave many heads with zeroed weights; once their terms are gone, dce removes the ops
 // that fed only them.
 //
-// Exactness: finite-exact, so it runs in the default pipelines only with --fast-math.
+// Exactness: rounding-changing, so it runs in the default pipelines only with --fast-math.
+//   - A dot sums its terms in interleaved partial sums by position (ir/scalar.h), so removing a
+//     term moves every later term to another partial sum: the grouping, and with it the
+//     rounding, changes. Dots of at most kDotPartials terms keep their grouping.
 //   - A term 0 * v is +-0 only when v is finite: 0 * Inf and 0 * NaN are NaN, so where an
 //     operand is Inf or NaN the original gives NaN and the result does not.
-//   - Adding +-0 to the accumulator is exact unless the accumulator is -0 and the term +0
-//     (-0 + +0 = +0). The accumulator starts at the bias and can only be -0 while every
-//     addition so far was -0 + -0, so dots whose bias is -0 are left alone; with any other
-//     bias, every zero term is dropped bit-exactly wherever its operand is finite.
+//   - The bias is added last; with a -0 bias the sign of a zero result depends on the signs of
+//     the zero terms, so dots whose bias is -0 are left alone.
 // A dot left with no terms becomes its bias, a constant.
 #include <bit>
 #include <cstdint>

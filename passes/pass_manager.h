@@ -27,9 +27,9 @@ enum class OptLevel {
   O0,  ///< nothing
   O1,  ///< one round of cheap cleanups: const-fold, simplify, cse, dce
   O2,  ///< the same passes to a fixed point (with --fast-math also drop-zero-weights, fold-affine)
-  /// O2 plus drop-zero-weights (finite-exact) and fold-affine (rounding-changing): the level that
-  /// shrinks trained models most without fast-math's looser simplify rules. Results may differ from
-  /// the original in the last bits, and on rows where a dropped 0*v term met an Inf or NaN.
+  /// O2 plus drop-zero-weights and fold-affine (both rounding-changing): the level that shrinks
+  /// trained models most without fast-math's looser simplify rules. Results may differ from the
+  /// original in the last bits, and on rows where a dropped 0*v term met an Inf or NaN.
   O3,
 };
 

@@ -1,9 +1,11 @@
-// The polynomial transcendentals of ir/scalar.h against libm, in ulps, over the whole f32 range.
+// The polynomial transcendentals of ir/scalar.h against libm, in ulps, over the whole f32 range;
+// the dot's summation order.
 #include <doctest/doctest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "ir/random_module.h"
 #include "ir/scalar.h"
@@ -106,4 +108,26 @@ TEST_CASE("op table") {
       CHECK(std::bit_cast<uint32_t>(eval_binary(op, x, *e)) == std::bit_cast<uint32_t>(x));
     }
   }
+}
+
+TEST_CASE("dot sums four interleaved partial sums, then adds the bias") {
+  FloatArith b;
+  auto dot_of = [&](const std::vector<float>& v, const std::vector<float>& w, float bias) {
+    return scalar::dot(b, v.size(), [&](std::size_t i) { return v[i]; }, w.data(), bias);
+  };
+  CHECK(dot_of({}, {}, 0.5f) == 0.5f);
+  CHECK(dot_of({3.0f}, {2.0f}, 0.5f) == 6.5f);
+  // Terms 1e8, 3, 3, 3, -1e8: partial 0 = 1e8 - 1e8 = 0, then 0 + 3 + 3 + 3. A single chain
+  // loses every 3 to 1e8 (its ulp is 8) and gives 0.
+  const std::vector<float> ones = {1, 1, 1, 1, 1};
+  CHECK(dot_of({1e8f, 3, 3, 3, -1e8f}, ones, 0.0f) == 9.0f);
+  // The bias comes last: 1e8 + (3 + 3) keeps the 6 where (1e8 + 3) + 3 would not.
+  CHECK(dot_of({3, 3}, {1, 1}, 1e8f) == 1e8f + 8.0f);
+  // Partial j takes terms j, j+4, ... in order: (1e8 + 3) + 3 loses both 3s in partial 0.
+  CHECK(dot_of({1e8f, 0, 0, 0, 3, 0, 0, 0, 3}, std::vector<float>(9, 1.0f), -1e8f) == 0.0f);
+  // The partial sums stream: DotSum fed term by term gives the same bits.
+  scalar::DotSum<FloatArith> sum;
+  for (float v : {1e8f, 3.0f, 3.0f, 3.0f, -1e8f}) sum.add(b, 1.0f, v);
+  CHECK(sum.terms() == 5);
+  CHECK(sum.finish(b, 0.0f) == 9.0f);
 }

@@ -73,18 +73,28 @@ TEST_CASE("const-fold gives the interpreter's bits for every op on every pair of
   }
 }
 
-TEST_CASE("a dot's leading constant terms fold into its bias, later ones stay") {
+TEST_CASE("const-fold folds an all-constant dot in partial-sum order, and leaves partly constant dots") {
+  // Folding the constant terms of %2 into its bias would regroup its partial sums.
   ir::Module m = ir::parse_module(R"(evir 1
-module "m" inputs 1 outputs 1
+module "m" inputs 1 outputs 2
 input %0 "x"
 %1 = const 3
 %2 = dot [%1 0.5, %1 -2, %0 1.5, %1 4] + 0.25
-output %2 "y"
+%3 = const 1e8
+%4 = dot [%3 1, %1 1, %1 1, %1 1, %3 -1] + 0.25
+output %2 "partly_constant"
+output %4 "constant"
 )");
-  run_counting(m, "const-fold");
+  const ir::Module original = m;
+  run_counting(m, "const-fold,dce");
   const ir::Value& d = m.values[m.outputs[0]];
-  CHECK(d.args.size() == 2);
-  CHECK(d.imms == std::vector<float>{1.5f, 4.0f, 0.25f + 1.5f - 6.0f});
+  CHECK(d.op == ir::Op::Dot);
+  CHECK(d.args.size() == 4);
+  // Partials (1e8 - 1e8), 3, 3, 3: 9 + 0.25. One chain from the bias would lose every 3 to 1e8.
+  const ir::Value& c = m.values[m.outputs[1]];
+  REQUIRE(c.op == ir::Op::Const);
+  CHECK(ir::const_value(c) == 9.25f);
+  CHECK_FALSE(test::find_mismatch(original, m, {1.0f, -2.5f, 0.0f}, test::Compare::Exact));
 }
 
 TEST_CASE("every default simplify rule fires and is bit-exact on all pairs of specials") {
