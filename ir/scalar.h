@@ -64,40 +64,6 @@ namespace scalar {
 
 inline constexpr float kInf = std::numeric_limits<float>::infinity();
 
-/// exp(x): Cephes expf. Exact special cases: exp(NaN) = NaN, exp(+Inf) = +Inf, exp(-Inf) = 0.
-template <class B>
-typename B::V exp(B& b, typename B::V x) {
-  using V = typename B::V;
-  using I = typename B::I;
-  // Work on a finite, clamped copy so that every conversion below is in range.
-  V xs = b.select(b.is_nan(x), b.c(0.0f), x);
-  xs = b.select(b.lt(xs, b.c(-104.0f)), b.c(-104.0f), xs);
-  xs = b.select(b.gt(xs, b.c(89.0f)), b.c(89.0f), xs);
-  V z = b.floor(b.add(b.mul(xs, b.c(1.44269504088896341f)), b.c(0.5f)));
-  V r = b.sub(xs, b.mul(z, b.c(0.693359375f)));
-  r = b.sub(r, b.mul(z, b.c(-2.12194440e-4f)));
-  V p = b.c(1.9875691500e-4f);
-  p = b.add(b.mul(p, r), b.c(1.3981999507e-3f));
-  p = b.add(b.mul(p, r), b.c(8.3334519073e-3f));
-  p = b.add(b.mul(p, r), b.c(4.1665795894e-2f));
-  p = b.add(b.mul(p, r), b.c(1.6666665459e-1f));
-  p = b.add(b.mul(p, r), b.c(5.0000001201e-1f));
-  p = b.mul(p, b.mul(r, r));
-  p = b.add(p, r);
-  p = b.add(p, b.c(1.0f));
-  // Scale by 2^n in two normal steps, so that results near overflow and subnormal results
-  // are both reachable: n in [-150, 129] splits into halves in [-75, 65].
-  I n = b.ftoi(z);
-  I n1 = b.isra(n, 1);
-  I n2 = b.isub(n, n1);
-  V s1 = b.from_bits(b.ishl(b.iadd(n1, b.ci(127)), 23));
-  V s2 = b.from_bits(b.ishl(b.iadd(n2, b.ci(127)), 23));
-  V result = b.mul(b.mul(p, s1), s2);
-  result = b.select(b.gt(x, b.c(88.72283935546875f)), b.c(kInf), result);
-  result = b.select(b.lt(x, b.c(-103.97208404541015625f)), b.c(0.0f), result);
-  return b.select(b.is_nan(x), x, result);
-}
-
 /// log(x): Cephes logf. log(NaN) = NaN, log(x < 0) = NaN, log(+-0) = -Inf, log(+Inf) = +Inf.
 template <class B>
 typename B::V log(B& b, typename B::V x) {
@@ -137,7 +103,53 @@ typename B::V log(B& b, typename B::V x) {
   return b.select(b.is_nan(x), x, r);
 }
 
+/// The Cephes expf polynomial around 2^n: exp(xs) for xs = n * ln 2 + r. Shared by exp and tanh.
+template <class B>
+typename B::V exp_reduced(B& b, typename B::V xs, typename B::V& z) {
+  using V = typename B::V;
+  z = b.floor(b.add(b.mul(xs, b.c(1.44269504088896341f)), b.c(0.5f)));
+  V r = b.sub(xs, b.mul(z, b.c(0.693359375f)));
+  r = b.sub(r, b.mul(z, b.c(-2.12194440e-4f)));
+  V p = b.c(1.9875691500e-4f);
+  p = b.add(b.mul(p, r), b.c(1.3981999507e-3f));
+  p = b.add(b.mul(p, r), b.c(8.3334519073e-3f));
+  p = b.add(b.mul(p, r), b.c(4.1665795894e-2f));
+  p = b.add(b.mul(p, r), b.c(1.6666665459e-1f));
+  p = b.add(b.mul(p, r), b.c(5.0000001201e-1f));
+  p = b.mul(p, b.mul(r, r));
+  p = b.add(p, r);
+  return b.add(p, b.c(1.0f));
+}
+
+/// exp(x): Cephes expf. Exact special cases: exp(NaN) = NaN, exp(+Inf) = +Inf, exp(-Inf) = 0.
+template <class B>
+typename B::V exp(B& b, typename B::V x) {
+  using V = typename B::V;
+  using I = typename B::I;
+  // Work on a finite, clamped copy so that every conversion below is in range.
+  V xs = b.select(b.is_nan(x), b.c(0.0f), x);
+  xs = b.select(b.lt(xs, b.c(-104.0f)), b.c(-104.0f), xs);
+  xs = b.select(b.gt(xs, b.c(89.0f)), b.c(89.0f), xs);
+  V z;
+  V p = exp_reduced(b, xs, z);
+  // Scale by 2^n in two normal steps, so that results near overflow and subnormal results
+  // are both reachable: n in [-150, 129] splits into halves in [-75, 65].
+  I n = b.ftoi(z);
+  I n1 = b.isra(n, 1);
+  I n2 = b.isub(n, n1);
+  V s1 = b.from_bits(b.ishl(b.iadd(n1, b.ci(127)), 23));
+  V s2 = b.from_bits(b.ishl(b.iadd(n2, b.ci(127)), 23));
+  V result = b.mul(b.mul(p, s1), s2);
+  result = b.select(b.gt(x, b.c(88.72283935546875f)), b.c(kInf), result);
+  result = b.select(b.lt(x, b.c(-103.97208404541015625f)), b.c(0.0f), result);
+  return b.select(b.is_nan(x), x, result);
+}
+
 /// tanh(x): odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) with the sign of x above.
+/// The exp here is exp() above specialised to its argument: 2|x| is clamped to [0, 20], where
+/// n <= 29, so one exact scaling by 2^n replaces the two half steps (the product is the same),
+/// and no special case of exp arises (2|x| >= 20 already gives 1 - 2 / (e + 1) == 1). The
+/// result equals the unspecialised formula for every x; NaN returns x.
 template <class B>
 typename B::V tanh(B& b, typename B::V x) {
   using V = typename B::V;
@@ -149,10 +161,16 @@ typename B::V tanh(B& b, typename B::V x) {
   p = b.add(b.mul(p, z), b.c(1.33314422036e-1f));
   p = b.add(b.mul(p, z), b.c(-3.33332819422e-1f));
   V small = b.add(b.mul(b.mul(p, z), x), x);
-  V e = exp(b, b.add(ax, ax));
+  V two_ax = b.add(ax, ax);
+  V xs = b.select(b.lt(two_ax, b.c(20.0f)), two_ax, b.c(20.0f));
+  V n;
+  V e = exp_reduced(b, xs, n);
+  e = b.mul(e, b.from_bits(b.ishl(b.iadd(b.ftoi(n), b.ci(127)), 23)));
   V large = b.sub(b.c(1.0f), b.div(b.c(2.0f), b.add(e, b.c(1.0f))));
-  large = b.select(b.lt(x, b.c(0.0f)), b.neg(large), large);
-  return b.select(b.lt(ax, b.c(0.625f)), small, large);
+  // large >= 0: the sign of x is one OR.
+  large = b.from_bits(b.ior(b.bits(large), b.iand(b.bits(x), b.ci(std::numeric_limits<int32_t>::min()))));
+  V result = b.select(b.lt(ax, b.c(0.625f)), small, large);
+  return b.select(b.is_nan(x), x, result);
 }
 
 /// sigmoid(x) = 1 / (1 + exp(-x)).

@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "ir/random_module.h"
@@ -130,4 +131,38 @@ TEST_CASE("dot sums four interleaved partial sums, then adds the bias") {
   for (float v : {1e8f, 3.0f, 3.0f, 3.0f, -1e8f}) sum.add(b, 1.0f, v);
   CHECK(sum.terms() == 5);
   CHECK(sum.finish(b, 0.0f) == 9.0f);
+}
+
+TEST_CASE("tanh's specialised exp gives the unspecialised formula's bits") {
+  // tanh(x) = |x| < 0.625 ? the odd polynomial : copysign(1 - 2 / (exp(2|x|) + 1), x), with the
+  // general exp; scalar::tanh clamps 2|x| and scales once. Every 251st float (an exhaustive
+  // run over all 2^32 finds no difference either).
+  FloatArith b;
+  auto reference = [&](float x) {
+    const float ax = std::fabs(x), z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z + -5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z + -3.33332819422e-1f;
+    const float small = p * z * x + x;
+    const float large = 1.0f - 2.0f / (scalar::exp(b, ax + ax) + 1.0f);
+    return ax < 0.625f ? small : (x < 0 ? -large : large);
+  };
+  uint64_t compared = 0;
+  for (uint64_t i = 0; i < (uint64_t{1} << 32); i += 251) {
+    const float x = std::bit_cast<float>(static_cast<uint32_t>(i));
+    if (std::isnan(x)) continue;
+    const float want = reference(x), got = scalar::tanh(b, x);
+    if (std::bit_cast<uint32_t>(got) != std::bit_cast<uint32_t>(want)) {
+      CHECK_MESSAGE(false, "tanh(" << x << ") = " << got << ", formula " << want);
+      break;
+    }
+    ++compared;
+  }
+  CHECK(compared > 16'000'000);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  CHECK(std::bit_cast<uint32_t>(scalar::tanh(b, nan)) == std::bit_cast<uint32_t>(nan));
+  CHECK(scalar::tanh(b, std::numeric_limits<float>::infinity()) == 1.0f);
+  CHECK(scalar::tanh(b, -std::numeric_limits<float>::infinity()) == -1.0f);
 }
