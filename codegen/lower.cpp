@@ -140,9 +140,10 @@ class KernelLowering {
   void emit_scalar_rows(llvm::Value* r, BasicBlock* exit);
   /// Emits the scalar body on row `k`: loads its live inputs, evaluates, stores its outputs.
   void emit_scalar_row(llvm::Value* k);
-  /// Pointers to the rows of lanes j = 0..W-1 of a step at `base` (row r), `stride` floats
-  /// apart. With `last_row` (the caller's last row), lanes past it point at it instead.
-  std::vector<llvm::Value*> lane_rows(llvm::Value* base, llvm::Value* stride, llvm::Value* last_row);
+  /// The rows the W lanes of a step read: min(j, last) for lane j.
+  std::vector<llvm::Value*> row_indices(llvm::Value* last);
+  /// Pointers to `rows` of the matrix at `base` whose rows are `stride` floats apart.
+  std::vector<llvm::Value*> row_pointers(llvm::Value* base, const std::vector<llvm::Value*>& rows, llvm::Value* stride);
   /// `op` applied to `x` (of `width` lanes), inline or through the op's helper function.
   llvm::Value* emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x);
   /// The helper function computing `op` over `width` lanes (created on first use).
@@ -269,18 +270,17 @@ void KernelLowering::emit_steps() {
   b_.CreateRetVoid();
 }
 
-// Lane j's row is base + j * stride: the offsets j * stride do not depend on the step, so they
-// are computed once per call, and clamping to the last row is a compare and a select per lane,
-// with no multiply in the step. The pointers of lanes past the last row are plain (not
-// inbounds) GEPs, which may point past the caller's buffer; the clamp or the row masks keep
-// them from being dereferenced.
-std::vector<llvm::Value*> KernelLowering::lane_rows(llvm::Value* base, llvm::Value* stride, llvm::Value* last_row) {
-  std::vector<llvm::Value*> pointers{base};
-  for (unsigned j = 1; j < o_.width; ++j) {
-    llvm::Value* row = b_.CreateGEP(b_.getFloatTy(), base, b_.CreateMul(b_.getInt64(j), stride));
-    if (last_row) row = b_.CreateSelect(b_.CreateICmpULE(row, last_row), row, last_row);
-    pointers.push_back(row);
-  }
+std::vector<llvm::Value*> KernelLowering::row_indices(llvm::Value* last) {
+  std::vector<llvm::Value*> rows{b_.getInt64(0)};
+  for (unsigned j = 1; j < o_.width; ++j)
+    rows.push_back(b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin, b_.getInt64(j), last));
+  return rows;
+}
+
+std::vector<llvm::Value*> KernelLowering::row_pointers(llvm::Value* base, const std::vector<llvm::Value*>& rows,
+                                                       llvm::Value* stride) {
+  std::vector<llvm::Value*> pointers;
+  for (llvm::Value* row : rows) pointers.push_back(b_.CreateInBoundsGEP(b_.getFloatTy(), base, b_.CreateMul(row, stride)));
   return pointers;
 }
 
@@ -300,9 +300,8 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   llvm::Value* y_rows = b_.CreateInBoundsGEP(b_.getFloatTy(), y(), b_.CreateMul(r, y_stride()), "y.rows");
   const unsigned n_in = static_cast<unsigned>(m_.n_in());
   llvm::Value* last = b_.CreateSub(b_.CreateSub(n(), r), b_.getInt64(1), "last");
-  llvm::Value* x_last =
-      b_.CreateInBoundsGEP(b_.getFloatTy(), x(), b_.CreateMul(b_.CreateSub(n(), b_.getInt64(1)), x_stride()), "x.last");
-  const std::vector<llvm::Value*> columns = load_row_columns(b_, lane_rows(x_rows, x_stride(), x_last), n_in, live_);
+  const std::vector<llvm::Value*> rows = row_indices(last);
+  const std::vector<llvm::Value*> columns = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
   const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
   llvm::Value* full = b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full");
   if (outputs.size() == 1) {
@@ -315,7 +314,7 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
     b_.CreateBr(next);
     b_.SetInsertPoint(rows_apart);
   }
-  const std::vector<llvm::Value*> y_row = lane_rows(y_rows, y_stride(), nullptr);
+  const std::vector<llvm::Value*> y_row = row_pointers(y_rows, rows, y_stride());
   const RowPieces rows_out = columns_to_rows(b_, outputs);
   BasicBlock* store_all = BasicBlock::Create(ctx, "store.all", fn_, next);
   BasicBlock* store_last = BasicBlock::Create(ctx, "store.last", fn_, next);
