@@ -7,10 +7,11 @@
 //   for (r = 0; r < n; r += W) {
 //     rem = n - r;
 //     row[j] = min(j, rem - 1) for j < W;              // lanes past the last row repeat it
-//     load rows x + (r + row[j]) * x_stride, transpose them into one vector per input (row_tile.h)
+//     load rows x + (r + row[j]) * x_stride, transpose them into one vector per input (row_tile.h);
+//       a full step over dense rows (x_stride == n_in) loads the block as n_in whole vectors
 //     evaluate the graph on <W x float>
-//     transpose the outputs back into rows (one output and y_stride 1: one vector store);
-//     store row j if j < rem
+//     transpose the outputs back into rows and store row j if j < rem; a full step over dense
+//       rows (y_stride == n_out) stores the block as n_out whole vectors
 //   }
 //
 // Lanes beyond the last row recompute it, so no lane ever reads outside the caller's rows, and
@@ -301,16 +302,45 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   const unsigned n_in = static_cast<unsigned>(m_.n_in());
   llvm::Value* last = b_.CreateSub(b_.CreateSub(n(), r), b_.getInt64(1), "last");
   const std::vector<llvm::Value*> rows = row_indices(last);
-  const std::vector<llvm::Value*> columns = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
-  const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
   llvm::Value* full = b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full");
-  if (outputs.size() == 1) {
-    // One output and y_stride == 1: the output rows are one contiguous vector.
-    BasicBlock* dense = BasicBlock::Create(ctx, "store.dense", fn_, next);
+  std::vector<llvm::Value*> columns;
+  if (has_block_path(n_in, width)) {
+    // Full steps over dense rows read the block as whole vectors.
+    BasicBlock* block = BasicBlock::Create(ctx, "load.block", fn_, next);
+    BasicBlock* rows_apart = BasicBlock::Create(ctx, "load.rows", fn_, next);
+    BasicBlock* loaded = BasicBlock::Create(ctx, "loaded", fn_, next);
+    b_.CreateCondBr(b_.CreateAnd(full, b_.CreateICmpEQ(x_stride(), b_.getInt64(n_in))), block, rows_apart);
+    b_.SetInsertPoint(block);
+    const std::vector<llvm::Value*> from_block = load_block_columns(b_, x_rows, n_in, width, live_);
+    BasicBlock* block_end = b_.GetInsertBlock();
+    b_.CreateBr(loaded);
+    b_.SetInsertPoint(rows_apart);
+    const std::vector<llvm::Value*> from_rows = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
+    BasicBlock* rows_end = b_.GetInsertBlock();
+    b_.CreateBr(loaded);
+    b_.SetInsertPoint(loaded);
+    for (unsigned c = 0; c < n_in; ++c) {
+      if (!from_block[c] || !from_rows[c]) {
+        columns.push_back(nullptr);
+        continue;
+      }
+      llvm::PHINode* phi = b_.CreatePHI(from_block[c]->getType(), 2);
+      phi->addIncoming(from_block[c], block_end);
+      phi->addIncoming(from_rows[c], rows_end);
+      columns.push_back(phi);
+    }
+  } else {
+    columns = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
+  }
+  const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
+  const unsigned n_out = static_cast<unsigned>(outputs.size());
+  if (has_block_path(n_out, width)) {
+    // Full steps over dense output rows write the block as whole vectors (one output: one store).
+    BasicBlock* block = BasicBlock::Create(ctx, "store.block", fn_, next);
     BasicBlock* rows_apart = BasicBlock::Create(ctx, "store.rows", fn_, next);
-    b_.CreateCondBr(b_.CreateAnd(full, b_.CreateICmpEQ(y_stride(), b_.getInt64(1))), dense, rows_apart);
-    b_.SetInsertPoint(dense);
-    b_.CreateAlignedStore(outputs[0], y_rows, llvm::Align(4));
+    b_.CreateCondBr(b_.CreateAnd(full, b_.CreateICmpEQ(y_stride(), b_.getInt64(n_out))), block, rows_apart);
+    b_.SetInsertPoint(block);
+    store_block_rows(b_, y_rows, outputs);
     b_.CreateBr(next);
     b_.SetInsertPoint(rows_apart);
   }

@@ -93,7 +93,100 @@ llvm::Constant* lane_mask(llvm::IRBuilder<>& b, unsigned live, unsigned width) {
   return llvm::ConstantVector::get(bits);
 }
 
+/// Part of a permutation being built: vector `v` holds output lane j at lane `lane[j]` (-1: not
+/// yet).
+struct Part {
+  Value* v;
+  std::vector<int> lane;
+};
+
+/// One vector whose lane j is lane `from[j].second` of source `from[j].first`, built as a
+/// balanced tree of two-source shuffles over the sources it reads.
+Value* permute(llvm::IRBuilder<>& b, const std::vector<Value*>& sources, const std::vector<std::pair<unsigned, int>>& from) {
+  const unsigned width = static_cast<unsigned>(from.size());
+  std::vector<Part> parts;
+  for (unsigned s = 0; s < sources.size(); ++s) {
+    Part part{sources[s], std::vector<int>(width, -1)};
+    bool used = false;
+    for (unsigned j = 0; j < width; ++j)
+      if (from[j].first == s) part.lane[j] = from[j].second, used = true;
+    if (used) parts.push_back(std::move(part));
+  }
+  while (parts.size() > 1) {
+    std::vector<Part> next;
+    for (std::size_t i = 0; i + 1 < parts.size(); i += 2) {
+      const Part &x = parts[i], &y = parts[i + 1];
+      Part joined{nullptr, std::vector<int>(width, -1)};
+      std::vector<int> mask(width, -1);
+      for (unsigned j = 0; j < width; ++j) {
+        if (x.lane[j] >= 0) mask[j] = x.lane[j];
+        else if (y.lane[j] >= 0) mask[j] = static_cast<int>(width) + y.lane[j];
+        if (mask[j] >= 0) joined.lane[j] = static_cast<int>(j);
+      }
+      joined.v = b.CreateShuffleVector(x.v, y.v, mask);
+      next.push_back(std::move(joined));
+    }
+    if (parts.size() % 2) next.push_back(std::move(parts.back()));
+    parts = std::move(next);
+  }
+  // A joined part has every lane in place; a single source may still need a shuffle.
+  bool in_place = true;
+  for (unsigned j = 0; j < width; ++j) in_place = in_place && parts[0].lane[j] == static_cast<int>(j);
+  return in_place ? parts[0].v : b.CreateShuffleVector(parts[0].v, parts[0].lane);
+}
+
 }  // namespace
+
+bool has_block_path(unsigned n_columns, unsigned width) {
+  if (n_columns == 0 || n_columns > width || width < 2) return false;
+  if (std::has_single_bit(n_columns) && std::has_single_bit(width)) return true;
+  return width == 16 && n_columns <= 6;
+}
+
+std::vector<Value*> load_block_columns(llvm::IRBuilder<>& b, Value* base, unsigned n_columns, unsigned width,
+                                       const std::vector<bool>& wanted) {
+  auto* type = llvm::FixedVectorType::get(b.getFloatTy(), width);
+  std::vector<Value*> vectors;
+  for (unsigned i = 0; i < n_columns; ++i)
+    vectors.push_back(b.CreateAlignedLoad(type, b.CreateConstInBoundsGEP1_64(b.getFloatTy(), base, i * width), llvm::Align(4)));
+  std::vector<Value*> columns(n_columns, nullptr);
+  if (std::has_single_bit(n_columns)) {
+    // The vectors are the row path's joined pieces of one chunk of n_columns columns.
+    for (unsigned round = 1; round < n_columns; round *= 2) vectors = unzip_round(b, vectors);
+    for (unsigned c = 0; c < n_columns; ++c)
+      if (wanted[c]) columns[c] = vectors[c];
+    return columns;
+  }
+  for (unsigned c = 0; c < n_columns; ++c) {
+    if (!wanted[c]) continue;
+    std::vector<std::pair<unsigned, int>> from(width);  // row j's column c is float j*k + c
+    for (unsigned j = 0; j < width; ++j) {
+      const unsigned f = j * n_columns + c;
+      from[j] = {f / width, static_cast<int>(f % width)};
+    }
+    columns[c] = permute(b, vectors, from);
+  }
+  return columns;
+}
+
+void store_block_rows(llvm::IRBuilder<>& b, Value* base, const std::vector<Value*>& columns) {
+  const unsigned n_columns = static_cast<unsigned>(columns.size()), width = lanes_of(columns[0]);
+  std::vector<Value*> vectors = columns;
+  if (std::has_single_bit(n_columns)) {
+    for (unsigned round = 1; round < n_columns; round *= 2) vectors = zip_round(b, vectors);
+  } else {
+    for (unsigned i = 0; i < n_columns; ++i) {
+      std::vector<std::pair<unsigned, int>> from(width);  // float i*W + l is row f/k, column f%k
+      for (unsigned l = 0; l < width; ++l) {
+        const unsigned f = i * width + l;
+        from[l] = {f % n_columns, static_cast<int>(f / n_columns)};
+      }
+      vectors[i] = permute(b, columns, from);
+    }
+  }
+  for (unsigned i = 0; i < n_columns; ++i)
+    b.CreateAlignedStore(vectors[i], b.CreateConstInBoundsGEP1_64(b.getFloatTy(), base, i * width), llvm::Align(4));
+}
 
 std::vector<Value*> load_row_columns(llvm::IRBuilder<>& b, const std::vector<Value*>& rows, unsigned n_columns,
                                      const std::vector<bool>& wanted) {

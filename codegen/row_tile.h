@@ -18,6 +18,20 @@
 
 namespace evoc::codegen {
 
+/// Whether W dense rows of `n_columns` floats (the row stride equal to the columns) have a
+/// block path: the W * n_columns floats are read or written as n_columns whole W-lane vectors
+/// and permuted in registers. Powers of two use the same unzip/zip rounds as the row path
+/// without its per-row pieces; 3, 5 and 6 columns at W = 16 use a tree of two-source
+/// shuffles per column (k - 1 each, one instruction each with AVX-512); other shapes have none.
+bool has_block_path(unsigned n_columns, unsigned width);
+
+/// The block path of load_row_columns: columns [0, n_columns) of the W dense rows at `base`.
+std::vector<llvm::Value*> load_block_columns(llvm::IRBuilder<>& b, llvm::Value* base, unsigned n_columns,
+                                             unsigned width, const std::vector<bool>& wanted);
+
+/// The block path of columns_to_rows + store_rows: `columns` as W dense rows at `base`.
+void store_block_rows(llvm::IRBuilder<>& b, llvm::Value* base, const std::vector<llvm::Value*>& columns);
+
 /// Loads columns [0, n_columns) of W rows (W >= 2), `rows[j]` pointing at row j. Returns one <W x float> per column; a column none of `wanted` asks for may be
 /// null. Chunks without a wanted column are not loaded.
 std::vector<llvm::Value*> load_row_columns(llvm::IRBuilder<>& b, const std::vector<llvm::Value*>& rows,

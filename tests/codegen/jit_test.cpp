@@ -65,7 +65,7 @@ TEST_CASE("JIT equals the interpreter bit for bit on 1000 random modules at -O0 
   }
 }
 
-TEST_CASE("JIT equals the interpreter for every row width: each shape of row chunk, loaded and stored") {
+TEST_CASE("JIT equals the interpreter for every row width: each shape of row chunk and block, loaded and stored") {
   for (uint32_t columns = 1; columns <= 34; ++columns) {
     ir::RandomModuleOptions o;
     o.n_in = columns;
