@@ -100,7 +100,12 @@ latency() {
 report() {
   echo "# evoc bench: every engine, batch 1 to 1,000,000"
   echo
-  echo "Made by \`scripts/bench_report.sh\` ($(date -u '+%Y-%m-%d %H:%M UTC'), evoc $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?') plus uncommitted changes, ${elapsed} s in all). Per model:"
+  local version dirty
+  version=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
+  # Changes to files other than the report itself.
+  dirty=$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' 2>/dev/null | head -1)
+  [ -n "$dirty" ] && version="$version plus uncommitted changes"
+  echo "Made by \`scripts/bench_report.sh\` ($(date -u '+%Y-%m-%d %H:%M UTC'), evoc $version, ${elapsed} s in all). Per model:"
   echo
   echo '```'
   echo "evoc train DATA --seed 1 --checkpoint M.ckpt -o M.evir [size flags below]"
