@@ -102,8 +102,8 @@ report() {
   echo
   local version dirty
   version=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')
-  # Changes to files other than the report itself.
-  dirty=$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' 2>/dev/null | head -1)
+  # Changes to files other than the report itself (and its temporary copy, being written).
+  dirty=$(git -C "$root" status --porcelain -- . ':!bench/RESULTS.md' ':!bench/RESULTS.md.tmp' 2>/dev/null | head -1)
   [ -n "$dirty" ] && version="$version plus uncommitted changes"
   echo "Made by \`scripts/bench_report.sh\` ($(date -u '+%Y-%m-%d %H:%M UTC'), evoc $version, ${elapsed} s in all). Per model:"
   echo
