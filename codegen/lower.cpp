@@ -33,6 +33,7 @@
 #include "codegen/lower.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -145,6 +146,16 @@ class KernelLowering {
   std::vector<llvm::Value*> row_indices(llvm::Value* last);
   /// Pointers to `rows` of the matrix at `base` whose rows are `stride` floats apart.
   std::vector<llvm::Value*> row_pointers(llvm::Value* base, const std::vector<llvm::Value*>& rows, llvm::Value* stride);
+  /// For min/max with an operand that is a constant other than NaN and zero, the operand's
+  /// index (ir::scalar::minmax_constant computes the same bits with fewer operations).
+  std::optional<std::size_t> minmax_constant_operand(const ir::Value& v) const {
+    if (v.op != ir::Op::Min && v.op != ir::Op::Max) return std::nullopt;
+    for (std::size_t k = 0; k < 2; ++k) {
+      const ir::Value& operand = m_.values[v.args[k]];
+      if (operand.op == ir::Op::Const && ir::scalar::minmax_constant_applies(ir::const_value(operand))) return k;
+    }
+    return std::nullopt;
+  }
   /// `op` applied to `x` (of `width` lanes), inline or through the op's helper function.
   llvm::Value* emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x);
   /// The helper function computing `op` over `width` lanes (created on first use).
@@ -495,6 +506,10 @@ std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::
                            : ir::scalar::dot(a, v.args.size(), arg, v.imms.data(), ir::dot_bias(v));
         break;
       default:
+        if (auto k = minmax_constant_operand(v)) {
+          value[id] = ir::scalar::minmax_constant(a, v.op, arg(1 - *k), ir::const_value(m_.values[v.args[*k]]), *k == 0);
+          break;
+        }
         value[id] = ir::is_binary(v.op) ? ir::scalar::binary(a, v.op, arg(0), arg(1)) : emit_unary(a, width, v.op, arg(0));
     }
     std::vector<ir::ValueId> ready = std::move(waiting[id]);

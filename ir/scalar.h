@@ -193,6 +193,19 @@ typename B::V maximum(B& b, typename B::V x, typename B::V y) {
   return b.select(b.or_(b.is_nan(x), b.is_nan(y)), b.add(x, y), r);
 }
 
+/// minimum / maximum with one operand a constant `c` that is neither NaN nor zero, the other
+/// `v`: the same bits as minimum / maximum(x, y) with (x, y) = (v, c), or (c, v) when
+/// `constant_first`. Equal operands then have equal bits (the signed-zero case needs a zero),
+/// and only v can be NaN, so one compare-select and the NaN select remain.
+template <class B>
+typename B::V minmax_constant(B& b, Op op, typename B::V v, float c, bool constant_first) {
+  const typename B::V k = b.c(c);
+  auto r = b.select(op == Op::Min ? b.lt(v, k) : b.gt(v, k), v, k);
+  return b.select(b.is_nan(v), constant_first ? b.add(k, v) : b.add(v, k), r);
+}
+/// Whether minmax_constant applies to constant `c`.
+inline bool minmax_constant_applies(float c) { return !std::isnan(c) && c != 0.0f; }
+
 /// A unary op kind applied to `x`.
 template <class B>
 typename B::V unary(B& b, Op op, typename B::V x) {

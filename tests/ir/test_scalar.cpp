@@ -166,3 +166,29 @@ TEST_CASE("tanh's specialised exp gives the unspecialised formula's bits") {
   CHECK(scalar::tanh(b, std::numeric_limits<float>::infinity()) == 1.0f);
   CHECK(scalar::tanh(b, -std::numeric_limits<float>::infinity()) == -1.0f);
 }
+
+TEST_CASE("min and max with a nonzero constant operand: the general formula's bits") {
+  FloatArith b;
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> constants = {1.5f, -1.5f, 1e-40f, -1e-40f, inf, -inf, 3.4e38f};
+  std::vector<float> xs = {0.0f, -0.0f, 1.5f, -1.5f, 1e-40f, -1e-40f, inf, -inf, nan, -nan, 3.4e38f, 2.0f};
+  Rng rng(3);
+  for (int i = 0; i < 2000; ++i) xs.push_back(std::bit_cast<float>(static_cast<uint32_t>(rng.next())));
+  int compared = 0;
+  for (float c : constants) {
+    REQUIRE(scalar::minmax_constant_applies(c));
+    for (float x : xs)
+      for (bool first : {false, true}) {
+        const float lhs = first ? c : x, rhs = first ? x : c;
+        CHECK(std::bit_cast<uint32_t>(scalar::minmax_constant(b, Op::Max, x, c, first)) ==
+              std::bit_cast<uint32_t>(scalar::maximum(b, lhs, rhs)));
+        CHECK(std::bit_cast<uint32_t>(scalar::minmax_constant(b, Op::Min, x, c, first)) ==
+              std::bit_cast<uint32_t>(scalar::minimum(b, lhs, rhs)));
+        ++compared;
+      }
+  }
+  CHECK(compared > 28'000);
+  CHECK_FALSE(scalar::minmax_constant_applies(0.0f));
+  CHECK_FALSE(scalar::minmax_constant_applies(-0.0f));
+  CHECK_FALSE(scalar::minmax_constant_applies(nan));
+}
