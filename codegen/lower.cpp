@@ -314,6 +314,7 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   llvm::Value* last = b_.CreateSub(b_.CreateSub(n(), r), b_.getInt64(1), "last");
   const std::vector<llvm::Value*> rows = row_indices(last);
   llvm::Value* full = b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full");
+  auto load_rows = [&] { return load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_); };
   std::vector<llvm::Value*> columns;
   if (has_block_path(n_in, width)) {
     // Full steps over dense rows read the block as whole vectors.
@@ -326,7 +327,7 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
     BasicBlock* block_end = b_.GetInsertBlock();
     b_.CreateBr(loaded);
     b_.SetInsertPoint(rows_apart);
-    const std::vector<llvm::Value*> from_rows = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
+    const std::vector<llvm::Value*> from_rows = load_rows();
     BasicBlock* rows_end = b_.GetInsertBlock();
     b_.CreateBr(loaded);
     b_.SetInsertPoint(loaded);
@@ -341,7 +342,7 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
       columns.push_back(phi);
     }
   } else {
-    columns = load_row_columns(b_, row_pointers(x_rows, rows, x_stride()), n_in, live_);
+    columns = load_rows();
   }
   const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
   const unsigned n_out = static_cast<unsigned>(outputs.size());

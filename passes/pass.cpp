@@ -8,7 +8,6 @@ namespace evoc::passes {
 std::string_view exactness_name(Exactness e) {
   switch (e) {
     case Exactness::Exact: return "exact";
-    case Exactness::FiniteExact: return "finite-exact";
     case Exactness::RoundingChanging: return "rounding-changing";
     case Exactness::Lossy: return "lossy";
   }

@@ -19,14 +19,13 @@ namespace evoc::passes {
 /// is finite (no NaN, no Inf) when the original module runs on that row.
 enum class Exactness {
   Exact,             ///< bit-identical outputs on every row (NaN payloads aside)
-  FiniteExact,       ///< bit-identical on finite computations; may change which give NaN/Inf
   /// differs by rounding on finite computations (reassociation, signed zeros): small relative to
   /// the magnitudes summed, though a result that cancels can lose more of its own digits
   RoundingChanging,
   Lossy,             ///< changes the function; the error is measured and reported
 };
 
-/// "exact", "finite-exact", "rounding-changing" or "lossy".
+/// "exact", "rounding-changing" or "lossy".
 std::string_view exactness_name(Exactness e);
 
 /// Options every pass may read.

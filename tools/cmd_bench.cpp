@@ -55,7 +55,7 @@ class AlignedFloats {
     if (!data_) throw Error(fmt::format("out of memory for {} floats", n));
     std::fill(data_, data_ + n, fill);
   }
-  AlignedFloats(const std::vector<float>& values) : AlignedFloats(values.size()) {
+  explicit AlignedFloats(const std::vector<float>& values) : AlignedFloats(values.size()) {
     std::copy(values.begin(), values.end(), data_);
   }
   AlignedFloats(const AlignedFloats&) = delete;

@@ -2,8 +2,6 @@
 //   - every registered pass and every level keeps the module valid (verified after each pass);
 //   - exact passes and the default levels give bit-identical outputs on random rows that include
 //     NaN, +-Inf, +-0, subnormals and huge magnitudes;
-//   - finite-exact passes are bit-identical on every output whose computation is finite (every
-//     value it depends on is finite on that row);
 //   - rounding-changing passes (and the fast-math levels) stay within kRelativeTolerance on
 //     finite computations of well-conditioned modules (finite immediates, no exp/log/div/sqrt);
 //   - -O2 is a fixed point: optimising its output again changes nothing.
@@ -52,7 +50,7 @@ ir::RandomModuleOptions shape(uint64_t seed) {
 
 // The module of `seed`. Every eighth one (algebra-heavy) has its non-finite immediates replaced
 // by +-0 and +-1 and every value made an output: finite computations are then common, so the
-// finite-exact checks have work to do, and a rewrite that is wrong only for a signed zero or a
+// finite checks have work to do, and a rewrite that is wrong only for a signed zero or a
 // NaN deep inside cannot be masked by the ops after it.
 ir::Module test_module(uint64_t seed) {
   ir::Module m = ir::random_module(seed, shape(seed));
@@ -135,14 +133,13 @@ void check_not_vacuous(const Coverage& coverage) {
 Compare comparison_for(passes::Exactness e) {
   switch (e) {
     case passes::Exactness::Exact: return Compare::Exact;
-    case passes::Exactness::FiniteExact: return Compare::ExactWhereFinite;
     default: return Compare::ToleranceWhereFinite;
   }
 }
 
 }  // namespace
 
-TEST_CASE("every exact and finite-exact pass, and the default levels, preserve outputs bit for bit") {
+TEST_CASE("every exact pass, and the default levels, preserve outputs bit for bit") {
   passes::PassOptions defaults;
   Coverage coverage;
   for (uint64_t seed = 0; seed < kModules; ++seed) {
@@ -150,7 +147,7 @@ TEST_CASE("every exact and finite-exact pass, and the default levels, preserve o
     const std::vector<float> rows = test_rows(seed, original.n_in());
     for (const passes::PassInfo& p : passes::registered_passes()) {
       const passes::Exactness e = p.exactness_under(defaults);
-      if (e == passes::Exactness::Exact || e == passes::Exactness::FiniteExact)
+      if (e == passes::Exactness::Exact)
         check(original, rows, std::string(p.name), defaults, comparison_for(e), seed, coverage);
     }
     check(original, rows, passes::level_pipeline(passes::OptLevel::O1), defaults, Compare::Exact, seed, coverage);
