@@ -3,6 +3,8 @@
 //   llvm    optimised LLVM IR text          asm     assembly text
 //   obj     relocatable object (PIC)        header  C header declaring the kernel and constants
 //   so      shared object (linked by the system C compiler driver `cc -shared`)
+//   ptx     a CUDA kernel as PTX text (NVPTX back end; one thread per row, see ptx.h)
+//   cubin   that PTX assembled by CUDA's `ptxas` for one GPU architecture
 // An object has no undefined symbols: linking it needs no evoc, LLVM or even libm.
 #pragma once
 
@@ -16,7 +18,7 @@
 namespace evoc::codegen {
 
 /// What emit_artifact produces.
-enum class EmitKind { Llvm, Asm, Object, Header, SharedObject };
+enum class EmitKind { Llvm, Asm, Object, Header, SharedObject, Ptx, Cubin };
 
 /// The kind for an --emit name ("llvm", "asm", "obj", "header", "so"); nullopt otherwise.
 std::optional<EmitKind> emit_kind_from_name(std::string_view name);
@@ -28,6 +30,22 @@ struct Artifact {
   std::string data;
   CompileTimes times;
 };
+
+/// The GPU architecture of PTX and cubin artifacts when CodegenOptions::cpu names none.
+inline constexpr const char* kDefaultGpuArch = "sm_80";
+
+/// `options` retargeted to CUDA GPUs (the NVPTX triple, `options.cpu` or kDefaultGpuArch as the
+/// architecture, a PTX ISA version that architecture needs). Throws evoc::Error for an
+/// architecture that is not `sm_NN`.
+CodegenOptions gpu_codegen_options(const CodegenOptions& options);
+
+/// The `ptxas` to run: $PTXAS, else `ptxas` on PATH, else CUDA's usual place
+/// (/usr/local/cuda/bin/ptxas); empty when there is none.
+std::string find_ptxas();
+
+/// Assembles PTX text for `arch` (e.g. "sm_90") with `ptxas`; returns the cubin. Throws
+/// evoc::Error when ptxas is missing or rejects the PTX (with its messages).
+std::string assemble_ptx(const std::string& ptx, const std::string& arch);
 
 /// Compiles `m` to an artifact of `kind`. Throws evoc::Error (a failing `cc` included).
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options = {});

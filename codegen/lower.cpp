@@ -33,7 +33,6 @@
 #include "codegen/lower.h"
 
 #include <algorithm>
-#include <optional>
 #include <utility>
 #include <vector>
 
@@ -41,6 +40,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/TargetParser/Triple.h>
 
+#include "codegen/graph_emitter.h"
 #include "codegen/llvm_arith.h"
 #include "codegen/row_tile.h"
 #include "ir/error.h"
@@ -61,16 +61,6 @@ bool is_transcendental(ir::Op op) {
 /// inlined polynomials (~50 instructions each) would take seconds to compile, while a call that
 /// preserves the caller's registers costs little at run time.
 constexpr std::size_t kOutlineThreshold = 24;
-
-/// Values that an output depends on.
-std::vector<bool> live_values(const ir::Module& m) {
-  std::vector<bool> live(m.values.size(), false);
-  for (ir::ValueId out : m.outputs) live[out] = true;
-  for (std::size_t id = m.values.size(); id-- > 0;)
-    if (live[id])
-      for (ir::ValueId arg : m.values[id].args) live[arg] = true;
-  return live;
-}
 
 /// Loop metadata that keeps LLVM from vectorising or unrolling the scalar loop over a few rows.
 llvm::MDNode* plain_loop(llvm::LLVMContext& ctx) {
@@ -146,16 +136,6 @@ class KernelLowering {
   std::vector<llvm::Value*> row_indices(llvm::Value* last);
   /// Pointers to `rows` of the matrix at `base` whose rows are `stride` floats apart.
   std::vector<llvm::Value*> row_pointers(llvm::Value* base, const std::vector<llvm::Value*>& rows, llvm::Value* stride);
-  /// For min/max with an operand that is a constant other than NaN and zero, the operand's
-  /// index (ir::scalar::minmax_constant computes the same bits with fewer operations).
-  std::optional<std::size_t> minmax_constant_operand(const ir::Value& v) const {
-    if (v.op != ir::Op::Min && v.op != ir::Op::Max) return std::nullopt;
-    for (std::size_t k = 0; k < 2; ++k) {
-      const ir::Value& operand = m_.values[v.args[k]];
-      if (operand.op == ir::Op::Const && ir::scalar::minmax_constant_applies(ir::const_value(operand))) return k;
-    }
-    return std::nullopt;
-  }
   /// `op` applied to `x` (of `width` lanes), inline or through the op's helper function.
   llvm::Value* emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x);
   /// The helper function computing `op` over `width` lanes (created on first use).
@@ -469,56 +449,13 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
     b_.CreateStore(outputs[o], b_.CreateConstInBoundsGEP1_64(b_.getFloatTy(), y_row, o));
 }
 
-// Dots are accumulated as their operands appear: term i is added right after its operand is
-// computed (and terms 0..i-1 are in), rather than all at the dot. The operations and their order
-// per dot are those of ir::scalar::dot; only their place among the other ops changes. The
-// partial sums of a wide dot (the head) then overlap with the rest of the graph, the sums of
-// several heads over the same operands advance side by side (iris, 3 heads of 32 terms: 4.85 ->
-// 4.3 ns/row), and operands can die early instead of all being live at once.
+// Scalar code (one row) runs faster with each dot in one piece (measured: 42 vs 56 ns per row on
+// a 98-op model), and the fast-compile shape compiles faster so: only optimised vector steps
+// stream dot terms (see GraphShape::stream_dots).
 std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs) {
-  LlvmArith a(b_, width, o_.native_floor);
-  const std::size_t n_values = m_.values.size();
-  std::vector<llvm::Value*> value(n_values, nullptr);
-  // Per dot: its running sums; waiting[v]: dots whose next term reads value v.
-  std::vector<ir::scalar::DotSum<LlvmArith>> sum(n_values);
-  std::vector<std::vector<ir::ValueId>> waiting(n_values);
-  auto advance = [&](ir::ValueId d) {
-    const ir::Value& dot = m_.values[d];
-    for (std::size_t t = sum[d].terms(); t < dot.args.size() && value[dot.args[t]]; ++t)
-      sum[d].add(a, dot.imms[t], value[dot.args[t]]);
-    if (const std::size_t t = sum[d].terms(); t < dot.args.size()) waiting[dot.args[t]].push_back(d);
-  };
-  // Scalar code (one row) runs faster with each dot in one piece (measured: 42 vs 56 ns per row
-  // on a 98-op model), and the fast-compile shape compiles faster so: only optimised vector
-  // steps stream.
-  const bool stream = width > 1 && !tiles();
-  for (std::size_t id = 0; stream && id < n_values; ++id)
-    if (live_[id] && m_.values[id].op == ir::Op::Dot) advance(static_cast<ir::ValueId>(id));
-  for (std::size_t id = 0; id < n_values; ++id) {
-    if (!live_[id]) continue;
-    const ir::Value& v = m_.values[id];
-    auto arg = [&](std::size_t i) { return value[v.args[i]]; };
-    switch (v.op) {
-      case ir::Op::Input: value[id] = inputs[id]; break;
-      case ir::Op::Const: value[id] = a.c(ir::const_value(v)); break;
-      case ir::Op::Affine: value[id] = ir::scalar::affine(a, arg(0), ir::affine_scale(v), ir::affine_shift(v)); break;
-      case ir::Op::Dot:  // streamed: complete, since its operands all come before it
-        value[id] = stream ? sum[id].finish(a, ir::dot_bias(v))
-                           : ir::scalar::dot(a, v.args.size(), arg, v.imms.data(), ir::dot_bias(v));
-        break;
-      default:
-        if (auto k = minmax_constant_operand(v)) {
-          value[id] = ir::scalar::minmax_constant(a, v.op, arg(1 - *k), ir::const_value(m_.values[v.args[*k]]), *k == 0);
-          break;
-        }
-        value[id] = ir::is_binary(v.op) ? ir::scalar::binary(a, v.op, arg(0), arg(1)) : emit_unary(a, width, v.op, arg(0));
-    }
-    std::vector<ir::ValueId> ready = std::move(waiting[id]);
-    for (ir::ValueId d : ready) advance(d);
-  }
-  std::vector<llvm::Value*> outputs;
-  for (ir::ValueId out : m_.outputs) outputs.push_back(value[out]);
-  return outputs;
+  const GraphShape shape{.width = width, .native_floor = o_.native_floor, .stream_dots = width > 1 && !tiles()};
+  return codegen::emit_graph(b_, m_, live_, shape, inputs,
+                             [&](LlvmArith& a, ir::Op op, llvm::Value* x) { return emit_unary(a, width, op, x); });
 }
 
 llvm::Value* KernelLowering::emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x) {

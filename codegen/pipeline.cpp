@@ -23,6 +23,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include "codegen/lower.h"
+#include "codegen/ptx.h"
 #include "codegen/target.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
@@ -78,9 +79,12 @@ LlvmKernel build_llvm_kernel(const ir::Module& m, const CodegenOptions& options)
   k.module = std::make_unique<llvm::Module>(m.name.empty() ? "evoc" : m.name, *k.context);
   k.module->setTargetTriple(k.machine->getTargetTriple().str());
   k.module->setDataLayout(k.machine->createDataLayout());
-  lower_kernel(m, *k.module,
-               {.symbol = k.symbol, .width = k.width, .fast_math = options.fast_math,
-                .native_floor = has_native_floor(*k.machine), .tile_loops = options.opt_level == 0});
+  if (k.machine->getTargetTriple().isNVPTX())
+    lower_ptx_kernel(m, *k.module, k.symbol);
+  else
+    lower_kernel(m, *k.module,
+                 {.symbol = k.symbol, .width = k.width, .fast_math = options.fast_math,
+                  .native_floor = has_native_floor(*k.machine), .tile_loops = options.opt_level == 0});
   for (llvm::Function& fn : *k.module) {
     fn.addFnAttr("target-cpu", k.machine->getTargetCPU());
     if (!k.machine->getTargetFeatureString().empty())

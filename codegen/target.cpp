@@ -82,6 +82,7 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const CodegenOptions& o
 unsigned vector_width(const llvm::TargetMachine& tm, const CodegenOptions& options) {
   if (options.vector_width < 0 || options.vector_width > 64)
     throw Error("vector width must be 1..64, got " + std::to_string(options.vector_width));
+  if (tm.getTargetTriple().isNVPTX()) return 1;  // one thread per row
   if (options.vector_width > 0) return static_cast<unsigned>(options.vector_width);
   const llvm::MCSubtargetInfo& st = *tm.getMCSubtargetInfo();
   if (tm.getTargetTriple().isX86()) {

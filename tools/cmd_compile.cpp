@@ -5,6 +5,7 @@
 //   evoc compile model.evir --emit=header -o iris.h --name iris
 //   evoc compile model.evir --emit=asm --mcpu=skylake-avx512 -O3
 //   evoc compile model.evir --emit=so -o libiris.so --time-passes
+//   evoc compile model.evir --emit=ptx -o iris.ptx --gpu sm_90
 //
 // The model is first optimised by the IR pipeline (`--ir-opt`, default 2, the same as
 // `evoc opt -O2`), then lowered and optimised by LLVM (-O0..-O3). Outputs are written atomically
@@ -26,12 +27,13 @@ namespace evoc::tools {
 namespace {
 
 struct CompileOptions {
-  std::string input, output, emit = "obj";
+  std::string input, output, emit = "obj", gpu;
   int ir_opt = 2;
   codegen::CodegenOptions codegen;
 };
 
-bool is_binary(const std::string& emit) { return emit == "obj" || emit == "so"; }
+bool is_binary(const std::string& emit) { return emit == "obj" || emit == "so" || emit == "cubin"; }
+bool is_gpu(const std::string& emit) { return emit == "ptx" || emit == "cubin"; }
 
 void run_compile(const CompileOptions& o) {
   ir::Module m = ir::read_module(o.input);
@@ -51,7 +53,13 @@ void run_compile(const CompileOptions& o) {
   if (!kind)
     throw Error(
         fmt::format("compile: unknown --emit={} (expected {}, c)", o.emit, codegen::emit_kind_names()));
-  const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, o.codegen);
+  if (!o.gpu.empty() && !is_gpu(o.emit))
+    throw Error(fmt::format("compile: --gpu {} applies to --emit=ptx and --emit=cubin only", o.gpu));
+  if (is_gpu(o.emit) && (!o.codegen.cpu.empty() || !o.codegen.triple.empty()))
+    throw Error(fmt::format("compile: --emit={} targets a CUDA GPU; choose it with --gpu, not --mcpu/--target", o.emit));
+  codegen::CodegenOptions options = o.codegen;
+  if (is_gpu(o.emit)) options.cpu = o.gpu;
+  const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, options);
   emit_output(o.output, artifact.data);
   if (o.codegen.time_passes && *kind != codegen::EmitKind::Header)
     fmt::print(stderr, "{}: {}", o.input, artifact.times.format());
@@ -61,7 +69,7 @@ void run_compile(const CompileOptions& o) {
 
 void register_compile_command(CLI::App& app) {
   auto* cmd =
-      app.add_subcommand("compile", "Compile a model to a native kernel (LLVM IR, asm, object, header, .so)");
+      app.add_subcommand("compile", "Compile a model to a native kernel (LLVM IR, asm, object, header, .so, C, PTX)");
   auto o = std::make_shared<CompileOptions>();
   codegen::CodegenOptions& c = o->codegen;
   cmd->add_option("MODEL", o->input, "IR file (.evir)")->required();
@@ -71,8 +79,9 @@ void register_compile_command(CLI::App& app) {
          "--emit", o->emit,
          "what to produce: llvm (optimised LLVM IR), asm, obj (relocatable, PIC), header (C header "
          "with the kernel declaration, n_in, n_out, hash, names), so (shared object via cc -shared), "
-         "c (portable C99)")
-      ->check(CLI::IsMember({"llvm", "asm", "obj", "header", "so", "c"}));
+         "c (portable C99), ptx (CUDA kernel, one thread per row), cubin (the PTX assembled by ptxas)")
+      ->check(CLI::IsMember({"llvm", "asm", "obj", "header", "so", "c", "ptx", "cubin"}));
+  cmd->add_option("--gpu", o->gpu, "GPU architecture for --emit=ptx|cubin, e.g. sm_80, sm_90 (default sm_80)");
   cmd->add_option("--name", c.symbol, "kernel symbol (default: evoc_ followed by the model name)");
   cmd->add_option("-O", c.opt_level,
                   "code generation level 0..3 (default 2; 0 compiles fastest, LLVM IR passes only at 3; "

@@ -73,8 +73,8 @@ void register_run_command(CLI::App& app) {
   cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")
       ->required();
   cmd->add_option("-o,--output", o->output, "output CSV (default stdout), written atomically");
-  cmd->add_option("--engine", o->engine, "interp (reference interpreter) or jit (compiled kernel)")
-      ->check(CLI::IsMember({"interp", "jit"}));
+  cmd->add_option("--engine", o->engine, "interp (reference interpreter), jit (compiled kernel) or gpu (a CUDA GPU)")
+      ->check(CLI::IsMember({"interp", "jit", "gpu"}));
   cmd->add_flag("--by-name", o->by_name, "pick the input columns by the model's input names");
   cmd->add_flag("--allow-nan", o->allow_nan, "accept NaN/Inf cells instead of rejecting them");
   cmd->add_flag("--time", o->timing, "print rows per second to stderr");
@@ -100,7 +100,7 @@ void register_run_command(CLI::App& app) {
       ->required();
   eval->add_option("--target", e->target,
                    "target column (default: the model's 'target' metadata, else the last)");
-  eval->add_option("--engine", e->engine, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+  eval->add_option("--engine", e->engine, "interp, jit or gpu (a CUDA GPU)")->check(CLI::IsMember({"interp", "jit", "gpu"}));
   eval->add_option("--repeat", e->repeat, "time this many passes over the rows (best is reported)")
       ->check(CLI::Range(1, 100000));
   eval->callback([e] {

@@ -3,6 +3,7 @@
 #include "tools/engine.h"
 
 #include "codegen/jit.h"
+#include "runtime/gpu_kernel.h"
 #include "ir/error.h"
 #include "ir/interpreter.h"
 
@@ -27,6 +28,14 @@ class JitEngine final : public Engine {
  private:
   codegen::JitKernel kernel_;
 };
+class GpuEngine final : public Engine {
+ public:
+  explicit GpuEngine(const ir::Module& m) : kernel_(GpuKernel::compile(m)) {}
+  void run(const float* x, int64_t n, int64_t xs, float* y, int64_t ys) override { kernel_.run(x, n, xs, y, ys); }
+
+ private:
+  GpuKernel kernel_;
+};
 }  // namespace
 
 std::string default_engine() { return "jit"; }
@@ -34,7 +43,8 @@ std::string default_engine() { return "jit"; }
 std::unique_ptr<Engine> make_engine(const std::string& name, const ir::Module& m) {
   if (name == "interp") return std::make_unique<InterpEngine>(m);
   if (name == "jit") return std::make_unique<JitEngine>(m);
-  throw Error("unknown engine '" + name + "' (expected interp or jit)");
+  if (name == "gpu") return std::make_unique<GpuEngine>(m);
+  throw Error("unknown engine '" + name + "' (expected interp, jit or gpu)");
 }
 
 }  // namespace evoc::tools

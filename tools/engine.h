@@ -17,7 +17,7 @@ class Engine {
 };
 
 /// Engine names accepted by `--engine`.
-inline constexpr const char* kEngineNames[] = {"interp", "jit"};
+inline constexpr const char* kEngineNames[] = {"interp", "jit", "gpu"};
 /// Default engine name.
 std::string default_engine();
 /// Builds the named engine for `m` (which must outlive it); throws evoc::Error on bad names.

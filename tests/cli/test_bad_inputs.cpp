@@ -8,6 +8,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -91,6 +92,10 @@ const std::vector<File> kFiles = {
     {"keep.csv", "previous contents\n"},
     {"a_file", "not a directory\n"},
 };
+
+/// The CUDA driver every evoc started here would load: a missing file, so that `--engine gpu`
+/// fails the same way on machines with and without a GPU.
+[[maybe_unused]] const bool kNoCudaDriver = ::setenv("EVOC_CUDA_DRIVER", "/nonexistent/libcuda.so.1", 1) == 0;
 
 /// One bad input: an evoc command line and what it must get.
 struct Case {
@@ -234,7 +239,7 @@ const std::vector<Case> kCliCases = {
     {"out-dot-unwritable", "dot " + kModel + " -o $D/a_file/out.dot", 1, "a_file/out.dot: cannot write: Not a directory"},
     // ---- evoc compile -----------------------------------------------------------------------
     {"compile-unknown-emit", "compile " + kModel + " --emit=bogus -o $D/out.o", 2,
-     "--emit: bogus not in {llvm,asm,obj,header,so,c}"},
+     "--emit: bogus not in {llvm,asm,obj,header,so,c,ptx,cubin}"},
     {"compile-binary-to-stdout", "compile " + kModel + " --emit=obj", 1,
      "compile: --emit=obj writes a binary file; give it with -o"},
     {"compile-bad-symbol", "compile " + kModel + " --emit=llvm --name 'bad name' -o $D/out.ll", 1,
@@ -248,6 +253,14 @@ const std::vector<Case> kCliCases = {
     {"compile-unknown-cpu", "compile " + kModel + " --emit=obj --mcpu nonsense -o $D/out.o", 1,
      "unknown CPU 'nonsense'"},
     {"compile-opt-range", "compile " + kModel + " --emit=obj -O 7 -o $D/out.o", 2, "-O: Value 7 not in range 0 to 3"},
+    {"compile-gpu-bad-arch", "compile " + kModel + " --emit=ptx --gpu sm_9 -o $D/out.ptx", 1,
+     "'sm_9' is not a CUDA GPU architecture (expected sm_NN, NN >= 52, e.g. sm_90)"},
+    {"compile-gpu-not-gpu-emit", "compile " + kModel + " --emit=obj --gpu sm_90 -o $D/out.o", 1,
+     "compile: --gpu sm_90 applies to --emit=ptx and --emit=cubin only"},
+    {"compile-gpu-mcpu", "compile " + kModel + " --emit=ptx --mcpu skylake -o $D/out.ptx", 1,
+     "compile: --emit=ptx targets a CUDA GPU; choose it with --gpu, not --mcpu/--target"},
+    {"run-gpu-no-driver", "run " + kModel + " -i $D/ok.csv --engine gpu -o $D/out.csv", 1,
+     "no CUDA driver: cannot load"},
     {"compile-vector-width-range", "compile " + kModel + " --emit=obj --vector-width 1000 -o $D/out.o", 2,
      "--vector-width: Value 1000 not in range 1 to 64"},
     {"compile-unwritable", "compile " + kModel + " --emit=obj -o $D/a_file/out.o", 1,

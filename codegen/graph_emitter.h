@@ -1,0 +1,40 @@
+// The target-independent half of lowering: the values of an ir::Module's graph as LLVM
+// instructions over W lanes (plain floats when W is 1), through ir/scalar.h over LlvmArith, so
+// that every target executes the interpreter's exact sequence of IEEE operations. Where rows
+// come from and go to (vector steps and transposes on CPUs, one thread per row on GPUs) is the
+// caller's part: see lower.cpp (CPU) and ptx.cpp (NVPTX). Private to codegen/.
+#pragma once
+
+#include <vector>
+
+#include <llvm/ADT/STLFunctionalExtras.h>
+#include <llvm/IR/IRBuilder.h>
+
+#include "codegen/llvm_arith.h"
+#include "ir/module.h"
+
+namespace evoc::codegen {
+
+/// Values that an output depends on (only those are lowered).
+std::vector<bool> live_values(const ir::Module& m);
+
+/// How the graph is emitted.
+struct GraphShape {
+  unsigned width = 1;        ///< lanes; 1 gives scalar code
+  bool native_floor = true;  ///< see LlvmArith
+  /// Accumulate each dot's terms as their operands appear instead of all at the dot (the same
+  /// operations in the same order per dot; only their place among the other ops changes).
+  bool stream_dots = false;
+};
+
+/// Emits `op` (a unary kind) applied to `x`: the default is ir::scalar::unary inline; a target
+/// may instead call an outlined helper.
+using UnaryEmitter = llvm::function_ref<llvm::Value*(LlvmArith&, ir::Op, llvm::Value*)>;
+
+/// Lowers every live value of `m` at the builder's insertion point, with input i equal to
+/// `inputs[i]` (null for dead inputs); returns the output values in order.
+std::vector<llvm::Value*> emit_graph(llvm::IRBuilder<>& b, const ir::Module& m, const std::vector<bool>& live,
+                                     const GraphShape& shape, const std::vector<llvm::Value*>& inputs,
+                                     UnaryEmitter unary);
+
+}  // namespace evoc::codegen

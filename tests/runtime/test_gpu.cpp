@@ -1,0 +1,163 @@
+// The GPU back end. Everywhere: PTX for every golden module and 200 random modules is well
+// formed for sm_80 and sm_90 (assembled by ptxas when it is installed) and keeps IEEE semantics
+// (no fused multiply-add, no flush-to-zero, no approximate instructions); without a CUDA driver
+// the runtime says so. Where a GPU is present (scripts/gpu_check.sh): the GPU kernel equals the
+// interpreter bit for bit (NaN where NaN) on the same modules, batches 1 .. 1M.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+
+#include "codegen/aot.h"
+#include "ir/error.h"
+#include "ir/file_util.h"
+#include "ir/interpreter.h"
+#include "ir/parser.h"
+#include "ir/printer.h"
+#include "ir/random_module.h"
+#include "runtime/gpu_kernel.h"
+
+namespace evoc {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<ir::Module> golden_modules() {
+  std::vector<ir::Module> modules;
+  std::vector<fs::path> paths;
+  for (const char* dir : {"ir/golden", "passes/golden"})
+    for (const auto& entry : fs::directory_iterator(fs::path(EVOC_TESTS_DIR) / dir))
+      if (entry.path().extension() == ".evir") paths.push_back(entry.path());
+  std::sort(paths.begin(), paths.end());
+  for (const auto& p : paths) modules.push_back(ir::read_module(p.string()));
+  return modules;
+}
+
+/// Random-module shapes cycling with the seed (as the JIT's differential test).
+ir::Module random_case(uint64_t seed) {
+  ir::RandomModuleOptions o;
+  o.n_in = 1 + static_cast<uint32_t>(seed % 7);
+  o.n_out = 1 + static_cast<uint32_t>(seed / 7 % 4);
+  o.n_values = 6 + static_cast<uint32_t>(seed * 13 % 40);
+  o.depth_bias = static_cast<float>(seed % 3) * 0.4f;
+  return ir::random_module(seed, o);
+}
+
+std::vector<ir::Module> all_cases(std::size_t random_count) {
+  std::vector<ir::Module> modules = golden_modules();
+  for (uint64_t seed = 1; seed <= random_count; ++seed) modules.push_back(random_case(seed));
+  return modules;
+}
+
+/// PTX text without its module header (.version, .target, .address_size), to append to another.
+std::string without_header(const std::string& ptx) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < ptx.size()) {
+    const std::size_t end = std::min(ptx.find('\n', at), ptx.size());
+    const std::string_view line(ptx.data() + at, end - at);
+    if (!line.starts_with(".version") && !line.starts_with(".target") && !line.starts_with(".address_size"))
+      out.append(line).push_back('\n');
+    at = end + 1;
+  }
+  return out;
+}
+
+TEST_CASE("PTX keeps IEEE semantics and assembles for sm_80 and sm_90") {
+  const std::vector<ir::Module> modules = all_cases(200);
+  const bool have_ptxas = !codegen::find_ptxas().empty();
+  if (!have_ptxas) MESSAGE("ptxas not found: PTX checked as text only, not assembled");
+  // Everything IEEE: fma only where written (never: the IR has no fused op), .rn on every
+  // multiply, add and divide, no flush-to-zero, no approximations.
+  // A plain mul.f32 / add.f32 / sub.f32 (without .rn) is one ptxas may fuse into an fma.
+  const std::regex forbidden(
+      R"(\bfma\.|\.ftz\b|\.approx\b|\bex2\.|\blg2\.|\b(mul|add|sub)\.f32\b)");
+  for (const std::string arch : {"sm_80", "sm_90"}) {
+    // One PTX file per module would run ptxas 400 times: the kernels go into one file each
+    // arch, under distinct symbols, and ptxas checks them in one run.
+    std::string combined;
+    for (std::size_t i = 0; i < modules.size(); ++i) {
+      codegen::CodegenOptions o;
+      o.cpu = arch;
+      o.symbol = "k" + std::to_string(i);
+      const std::string ptx = codegen::emit_artifact(modules[i], codegen::EmitKind::Ptx, o).data;
+      INFO("module ", i, " (", modules[i].name, ") for ", arch);
+      CHECK(ptx.find(".target " + arch) != std::string::npos);
+      CHECK(ptx.find(".entry k" + std::to_string(i)) != std::string::npos);
+      CHECK_FALSE(std::regex_search(ptx, forbidden));
+      combined += i == 0 ? ptx : without_header(ptx);
+    }
+    if (have_ptxas) {
+      std::string cubin;
+      CHECK_NOTHROW(cubin = codegen::assemble_ptx(combined, arch));
+      CHECK(cubin.compare(0, 4, "\x7f" "ELF") == 0);
+    }
+  }
+}
+
+TEST_CASE("GPU architectures are checked") {
+  const ir::Module m = golden_modules().front();
+  codegen::CodegenOptions o;
+  for (const char* bad : {"sm_9", "x86-64", "sm_", "sm_90b", "compute_90"}) {
+    o.cpu = bad;
+    CHECK_THROWS_WITH_AS(codegen::emit_artifact(m, codegen::EmitKind::Ptx, o), doctest::Contains("not a CUDA GPU architecture"),
+                         Error);
+  }
+  o.cpu = "sm_90a";
+  CHECK(codegen::emit_artifact(m, codegen::EmitKind::Ptx, o).data.find(".target sm_90a") != std::string::npos);
+}
+
+TEST_CASE("Without a CUDA driver the GPU runtime gives a clear error") {
+  std::string why;
+  if (gpu_available(&why)) {
+    MESSAGE("a GPU is present: the missing-driver path is not checked in this process");
+    return;
+  }
+  CHECK((why.find("no CUDA driver") != std::string::npos || why.find("no CUDA device") != std::string::npos ||
+         why.find("CUDA driver failed") != std::string::npos));
+  const ir::Module m = golden_modules().front();
+  CHECK_THROWS_WITH_AS(GpuKernel::compile(m), doctest::Contains("CUDA"), Error);
+}
+
+TEST_CASE("GPU kernels equal the interpreter bit for bit (needs a GPU)") {
+  std::string why;
+  if (!gpu_available(&why)) {
+    MESSAGE("skipped: ", why);
+    return;
+  }
+  const char* count_env = std::getenv("EVOC_GPU_RANDOM_MODULES");
+  const std::size_t count = count_env ? std::strtoul(count_env, nullptr, 10) : 200;
+  const std::vector<ir::Module> modules = all_cases(count);
+  std::size_t checked_rows = 0;
+  for (std::size_t i = 0; i < modules.size(); ++i) {
+    const ir::Module& m = modules[i];
+    const GpuKernel k = GpuKernel::compile(m);
+    ir::Interpreter interp(m);
+    // Batches 1 .. 1M over the modules: every module gets small and odd batches, every 50th a
+    // million rows, with padded strides on some.
+    std::vector<int64_t> batches{1, 7, 1000};
+    if (i % 50 == 0) batches.push_back(1000000);
+    for (int64_t n : batches) {
+      const int64_t x_stride = static_cast<int64_t>(m.n_in()) + (n % 3 == 1 ? 2 : 0);
+      const int64_t y_stride = static_cast<int64_t>(m.n_out()) + (i % 2);
+      const std::vector<float> x = ir::random_rows(i * 7919 + static_cast<uint64_t>(n), static_cast<std::size_t>(n),
+                                                   static_cast<std::size_t>(x_stride));
+      std::vector<float> want(static_cast<std::size_t>(n * y_stride), 0.0f), got(want.size(), 0.0f);
+      interp.run(x.data(), n, x_stride, want.data(), y_stride);
+      k.run(x.data(), n, x_stride, got.data(), y_stride);
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t o = 0; o < static_cast<int64_t>(m.n_out()); ++o) {
+          const std::size_t at = static_cast<std::size_t>(r * y_stride + o);
+          if (!ir::same_float(want[at], got[at]))
+            FAIL("module ", i, " (", k.arch(), ") batch ", n, " row ", r, " output ", o, ": interpreter ", want[at],
+                 ", GPU ", got[at], "\n", ir::print_module(m));
+        }
+      checked_rows += static_cast<std::size_t>(n);
+    }
+  }
+  MESSAGE("GPU == interpreter on ", modules.size(), " modules, ", checked_rows, " rows");
+}
+
+}  // namespace
+}  // namespace evoc
