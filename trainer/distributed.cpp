@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -174,15 +175,26 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
                                 r, fingerprint, r, theirs);
       }
       store.set("evoc/verdict", to_bytes(verdict));
-      if (verdict != "ok") throw Error(verdict);
+      if (verdict != "ok") {
+        // This process hosts the store: stay until the ranks that came have read the verdict.
+        int came = 0;
+        for (int r = 1; r < o.world_size; ++r) came += store.check({hello_key(r)}) ? 1 : 0;
+        const auto until = Clock::now() + std::min(to_ms(o.timeout_seconds), std::chrono::milliseconds(5000));
+        while (store.add("evoc/read", 0) < came && Clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        throw Error(verdict);
+      }
     } else {
       store.wait({hello_key(0)}, to_ms(o.timeout_seconds));
       auto [size, theirs] = parse_hello(to_string(store.get(hello_key(0))));
-      if (size != o.world_size)
+      if (size != o.world_size) {
+        store.add("evoc/read", 1);
         throw Error(fmt::format("--world-size {}: rank 0 of the run at {} was started with --world-size {}",
                                 o.world_size, master, size));
+      }
       store.wait({"evoc/verdict"}, to_ms(o.timeout_seconds));
       std::string verdict = to_string(store.get("evoc/verdict"));
+      store.add("evoc/read", 1);
       if (verdict != "ok") throw Error(fmt::format("rank 0 refused the run: {}", verdict));
     }
   } catch (const Error&) {
