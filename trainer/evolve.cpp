@@ -534,11 +534,29 @@ void save_checkpoint(const RunState& run, const Options& o, uint64_t hash, const
   write_file_atomic(dir + "/best.evir", ir::print_module(best_module));
 }
 
+/// The checkpoint's text. Data-parallel ranks resume from rank 0's: it reads the file and
+/// sends it, so the directory need only be on rank 0's machine.
+std::string checkpoint_text(const Options& o, const std::string& path) {
+  if (!o.cluster || o.islands) return read_file(path);
+  std::string text, error;
+  if (o.cluster->rank() == 0) {
+    try {
+      text = read_file(path);
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  std::string sent = o.cluster->broadcast(error.empty() ? "ok\n" + text : "error\n" + error);
+  if (sent.starts_with("error\n"))
+    throw Error(o.cluster->rank() == 0 ? error : "rank 0 cannot resume: " + sent.substr(6));
+  return sent.substr(3);
+}
+
 RunState load_checkpoint(const Options& o, uint64_t hash, torch::Device device) {
   std::string path = o.resume_dir + "/" + kStateFile;
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_file(path));
+    j = nlohmann::json::parse(checkpoint_text(o, path));
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{}: not a checkpoint: {}", path, e.what()));
   }
