@@ -245,7 +245,8 @@ void register_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workers", args->workers,
                   "train on this many processes of this machine (data-parallel: each trains on its share of "
-                  "every minibatch; the fastest way to use more cores)")
+                  "every minibatch); for big tables on idle cores, one per core; each step exchanges "
+                  "gradients, so larger --batch pays best")
       ->capture_default_str();
   cmd->add_flag("--islands", o.islands,
                 "with --workers or ranks: each rank evolves its own network from its own seed; best networks "
