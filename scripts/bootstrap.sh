@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ ccache pkg-config git
   llvm-19-dev clang-19 libclang-rt-19-dev
-  libtorch-dev
+  libtorch-dev libgloo-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
 )
 

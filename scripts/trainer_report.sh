@@ -4,7 +4,9 @@
 #      the evolved network (pooled growth, --pool 64) against the same trainer with --max-ops 0
 #      (a linear model) and with random growth (--pool 1), on the same splits (same seeds);
 #   2. the built-in tasks (x0*x1 + x2: R^2; xor: accuracy), evolved against linear;
-#   3. epoch time against op count, the naive per-op forward pass against the levelled one.
+#   3. epoch time against op count, the naive per-op forward pass against the levelled one;
+#   4. data-parallel training: the evolved network's test metric with --workers 1, 2 and 4
+#      ($WORKERS), same seeds (each N is reproducible, not equal to another N).
 #
 # usage: scripts/trainer_report.sh [BUILD_DIR] [DATA_DIR]   (extra `evoc train` flags in $TRAIN_FLAGS)
 set -euo pipefail
@@ -14,6 +16,7 @@ data=${2:-../shared/data}
 evoc=$build/tools/evoc
 bench=$build/trainer/evoc_trainer_bench
 seeds=${SEEDS:-"1 2 3 4 5"}
+workers=${WORKERS:-"1 2 4"}
 flags=${TRAIN_FLAGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -69,3 +72,21 @@ echo
 echo "## Epoch time against op count"
 echo
 "$bench" --ops 10,100,500 --repeat 3
+echo
+echo "## Data-parallel training: test metric (mean ± sd over seeds: $seeds) by --workers"
+echo
+header="| data set | metric"
+rule="| --- | ---"
+for n in $workers; do header="$header | --workers $n | ops"; rule="$rule | --- | ---:"; done
+echo "$header |"
+echo "$rule |"
+for set in iris wine breast_cancer diabetes; do
+  metric=accuracy
+  [ "$set" = diabetes ] && metric=r2
+  row="| $set | $metric"
+  for n in $workers; do
+    cell=$(for seed in $seeds; do run "$data/$set.csv" --seed "$seed" --workers "$n"; done | stats | cut -d'|' -f1-2)
+    row="$row | $cell"
+  done
+  echo "$row |"
+done

@@ -22,6 +22,7 @@
 #include "ir/file_util.h"
 #include "ir/printer.h"
 #include "tools/commands.h"
+#include "trainer/distributed.h"
 #include "trainer/trainer.h"
 
 namespace evoc::tools {
@@ -33,6 +34,10 @@ struct TrainArgs {
   std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
   bool quiet = false;
   trainer::Options options;
+  // Many processes (trainer/distributed.h).
+  int workers = 1, rank = -1, world_size = 0;
+  std::string master;
+  double timeout = 30;
 };
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal.
@@ -103,6 +108,18 @@ void write_test_rows(const std::string& path, const trainer::Dataset& data, cons
 
 void run_train(TrainArgs& args) {
   trainer::Options& o = args.options;
+  if (args.workers < 1) throw Error("--workers must be at least 1");
+  if (o.migrate_every < 1) throw Error("--migrate-every must be at least 1");
+  const bool as_rank = trainer::started_as_rank(args.rank);
+  if (!as_rank && (args.world_size > 0 || !args.master.empty()))
+    throw Error("--world-size and --master need --rank (or the RANK variable)");
+  if (!as_rank && args.workers > 1) {
+    // The launcher: N ranks of this command line on this machine; they check everything else.
+    check_writable(args.output);
+    trainer::launch_workers(args.workers, args.timeout);
+    return;
+  }
+  if (!as_rank && o.islands) throw Error("--islands needs --workers N (or a run of many ranks)");
   o.task = trainer::parse_task(args.task);
   o.norm = trainer::parse_norm(args.norm);
   o.activation = trainer::parse_activation(args.activation);
@@ -114,6 +131,19 @@ void run_train(TrainArgs& args) {
   if (!args.test_csv.empty()) check_writable(args.test_csv);
   trainer::Dataset data = args.synthetic.empty() ? trainer::load_csv(args.data, args.target)
                                                  : trainer::make_synthetic(args.synthetic);
+  std::unique_ptr<trainer::Cluster> cluster;
+  if (as_rank) {
+    cluster = trainer::Cluster::join(trainer::cluster_options(args.rank, args.world_size, args.master, args.timeout),
+                                     trainer::run_fingerprint(data, o));
+    o.cluster = cluster.get();
+    // One progress display and one model: rank 0's.
+    if (cluster->rank() != 0) {
+      args.quiet = true;
+      args.history.clear();
+      args.test_csv.clear();
+    }
+  }
+  const bool writes = !cluster || cluster->rank() == 0;
 
   std::unique_ptr<std::ofstream> history;
   if (!args.history.empty()) {
@@ -146,6 +176,7 @@ void run_train(TrainArgs& args) {
   };
 
   trainer::Result result = trainer::train(data, o, callbacks);
+  if (!writes) return;
   write_file_atomic(args.output, ir::print_module(result.module));
   if (!args.test_csv.empty()) write_test_rows(args.test_csv, data, result.split.test);
   const trainer::Summary& s = result.summary;
@@ -154,6 +185,12 @@ void run_train(TrainArgs& args) {
                "time {:.2f}s\n",
                s.metric, s.test_metric, s.ops, s.parameters, s.epochs, s.best_epoch, s.accepted,
                s.reverted, s.seconds);
+    if (cluster) {
+      trainer::Cluster::Stats stats = cluster->stats();
+      fmt::print(stderr, "rank 0 of {}: {} exchanges, {:.3f}s in them ({:.1f} us each, waiting for the others included)\n",
+                 cluster->size(), stats.exchanges, stats.seconds,
+                 stats.exchanges ? 1e6 * stats.seconds / static_cast<double>(stats.exchanges) : 0.0);
+    }
     fmt::print(stderr, "wrote {}\n", args.output);
   }
 }
@@ -199,7 +236,28 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--ops", args->ops, "op kinds growth may use (unary or binary IR kinds)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the split, the initialisation and the evolution")->capture_default_str();
   cmd->add_option("--device", o.device, "cpu | cuda")->capture_default_str();
-  cmd->add_option("--threads", o.threads, "LibTorch threads (1 is bit-reproducible)")->capture_default_str();
+  cmd->add_option("--threads", o.threads,
+                  "LibTorch intra-op threads, used only on whole-split evaluations, where tensors are big enough "
+                  "to pay for them (1 is bit-reproducible); to use more cores for training, use --workers")
+      ->capture_default_str();
+  cmd->add_option("--workers", args->workers,
+                  "train on this many processes of this machine (data-parallel: each trains on its share of "
+                  "every minibatch); for big tables on idle cores, one per core; each step exchanges "
+                  "gradients, so larger --batch pays best")
+      ->capture_default_str();
+  cmd->add_flag("--islands", o.islands,
+                "with --workers or ranks: each rank evolves its own network from its own seed; best networks "
+                "migrate every --migrate-every epochs; the best island's network is the output");
+  cmd->add_option("--migrate-every", o.migrate_every, "epochs between migrations (--islands)")->capture_default_str();
+  cmd->add_option("--rank", args->rank, "this process's rank in a run of many processes or machines (or RANK)");
+  cmd->add_option("--world-size", args->world_size, "the number of ranks of the run (or WORLD_SIZE)");
+  cmd->add_option("--master", args->master,
+                  "HOST:PORT of rank 0, which hosts the rendezvous (or MASTER_ADDR and MASTER_PORT; default "
+                  "127.0.0.1:29500)");
+  cmd->add_option("--timeout", args->timeout,
+                  "seconds to wait for the other ranks at the start and in each exchange; a rank lost for "
+                  "longer ends the run")
+      ->capture_default_str();
   cmd->add_option("--history", args->history, "write one JSON line per epoch to this file");
   cmd->add_option("--checkpoint", o.checkpoint_dir, "save the run state in this directory (atomically)");
   cmd->add_option("--checkpoint-every", o.checkpoint_every, "epochs between checkpoints")->capture_default_str();

@@ -18,6 +18,7 @@
 // a small or noisy validation split can look better than it is; the linear model of the same
 // run is the null hypothesis it has to reject.
 // The whole run state can be checkpointed and resumed bit for bit.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -25,11 +26,13 @@
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/network.h"
+#include "trainer/parallel.h"
 
 namespace evoc::trainer {
 
@@ -88,6 +91,10 @@ void check_options(const Options& o) {
   require(!o.ops.empty(), "--ops must name at least one op kind");
   require(o.threads >= 1, "--threads must be at least 1");
   require(o.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
+  require(o.migrate_every >= 1, "--migrate-every must be at least 1");
+  require(!o.islands || (o.checkpoint_dir.empty() && o.resume_dir.empty()),
+          "--islands: --checkpoint and --resume are not supported with islands yet");
+  require(!o.cluster || o.device == "cpu", "--device cuda: runs of many ranks train on the CPU only");
 }
 
 /// The options that shape a run's trajectory (all but --epochs and I/O), for --resume checks.
@@ -263,6 +270,23 @@ Choice choose(RunState& run, const Problem& p, const Options& o) {
   return {&run.best, false};
 }
 
+/// Runs the enclosing scope on one intra-op thread: minibatch steps and candidate scoring work
+/// on tensors too small to pay for more (--threads applies to whole-split evaluations).
+class OneThread {
+ public:
+  OneThread() : saved_(torch::get_num_threads()) {
+    if (saved_ != 1) torch::set_num_threads(1);
+  }
+  ~OneThread() {
+    if (saved_ != 1) torch::set_num_threads(saved_);
+  }
+  OneThread(const OneThread&) = delete;
+  OneThread& operator=(const OneThread&) = delete;
+
+ private:
+  int saved_;
+};
+
 /// A fresh random order of the training rows.
 std::vector<int64_t> shuffled_rows(int64_t n, Random& random) {
   std::vector<int64_t> order(n);
@@ -274,22 +298,36 @@ std::vector<int64_t> shuffled_rows(int64_t n, Random& random) {
 /// One epoch of minibatch training of `net` in the given row order; returns the mean loss.
 double train_epoch(Network& net, const std::vector<int64_t>& order, const Problem& p, const Options& o,
                    const std::function<void(int, int)>& on_batch) {
+  OneThread one_thread;
   const auto n = static_cast<int64_t>(order.size());
   const int64_t batches = (n + o.batch - 1) / o.batch;
   double total = 0;
   int64_t seen = 0;
+  // Data-parallel: each rank trains on its shard of every minibatch, and the ranks sum their
+  // gradients (and normalisation statistics) before the step.
+  Cluster* cluster = o.islands ? nullptr : o.cluster;
+  const int64_t ranks = cluster ? cluster->size() : 1;
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
-    if (size < 2) continue;  // batch statistics need two rows
-    torch::Tensor index = torch::tensor(std::vector<int64_t>(order.begin() + start, order.begin() + start + size))
-                              .to(p.train.x.device());
+    if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
+    auto [first, count] = shard_of(size, cluster);
+    torch::Tensor index =
+        torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
+            .to(p.train.x.device());
     torch::Tensor out = forward(net, p.train.x.index_select(0, index), Mode::Train).output;
     torch::Tensor loss = loss_of(out, p.train.y.index_select(0, index), p.task);
     loss.backward();
+    if (cluster) sum_step(*cluster, net, static_cast<double>(count) / static_cast<double>(size));
     optimizer_step(net, o.optimizer, o.lr, o.weight_decay);
-    total += loss.item<double>() * static_cast<double>(size);
-    seen += size;
+    total += loss.item<double>() * static_cast<double>(count);
+    seen += count;
     if (on_batch) on_batch(static_cast<int>(b + 1), static_cast<int>(batches));
+  }
+  if (cluster) {
+    double sums[2] = {total, static_cast<double>(seen)};
+    cluster->sum(sums, 2);
+    total = sums[0];
+    seen = static_cast<int64_t>(sums[1]);
   }
   return seen ? total / static_cast<double>(seen) : 0.0;
 }
@@ -399,6 +437,7 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s) 
 /// Prunes and grows; returns a description of the mutation ("" if none was possible).
 std::string mutate(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features) {
   if (o.max_ops == 0) return "";
+  OneThread one_thread;
   Network& net = run.net;
   const int64_t n = p.train.x.size(0);
   const int64_t rows = std::min(n, kScoringRows);
@@ -465,8 +504,10 @@ ir::Module export_run(const Network& net, const Dataset& data, const Problem& p,
 /// best so far and the start of the linear model trained alongside.
 RunState start_run(const Dataset& data, const Problem& p, const Options& o, torch::Device device) {
   RunState run;
-  run.random = Random(o.seed);
-  run.growth = Random(growth_seed(o.seed));
+  // Islands evolve from seeds of their own (on the same split); data-parallel ranks share one.
+  const uint64_t seed = o.islands && o.cluster ? island_seed(o.seed, o.cluster->rank()) : o.seed;
+  run.random = Random(seed);
+  run.growth = Random(growth_seed(seed));
   run.net = make_network(static_cast<int>(data.n_features()), p.outputs, o.layers, o.width, o.norm,
                          o.activation, run.random, device);
   run.net.in_scale = torch::tensor(p.in_scale).to(device);
@@ -484,12 +525,30 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
   return run;
 }
 
+/// The checkpoint to resume. Data-parallel ranks resume from rank 0's: it reads and checks the
+/// file and sends it, so the directory need only be on rank 0's machine.
+Checkpoint read_resumed_checkpoint(const Options& o, const std::string& path, torch::Device device) {
+  if (!o.cluster || o.islands) return read_checkpoint(o.resume_dir, device);
+  std::string text, error;
+  if (o.cluster->rank() == 0) {
+    try {
+      text = checkpoint_to_json(read_checkpoint(o.resume_dir, device)).dump();
+    } catch (const Error& e) {
+      error = e.what();
+    }
+  }
+  std::string sent = o.cluster->broadcast(error.empty() ? "ok\n" + text : "error\n" + error);
+  if (sent.starts_with("error\n"))
+    throw Error(o.cluster->rank() == 0 ? error : "rank 0 cannot resume: " + sent.substr(6));
+  return checkpoint_from_text(sent.substr(3), path, device);
+}
+
 /// A run read back from --resume: it must have been started with the same options on the same
 /// data, and its networks must fit the problem.
 RunState resume_run(const Dataset& data, const Problem& p, const Options& o, uint64_t hash, torch::Device device,
                     const Callbacks& callbacks) {
-  Checkpoint c = read_checkpoint(o.resume_dir, device);
   const std::string path = (std::filesystem::path(o.resume_dir) / kStateFile).string();
+  Checkpoint c = read_resumed_checkpoint(o, path, device);
   if (c.fingerprint != fingerprint(o))
     throw Error(fmt::format("{}: the run was started with other options\n  saved: {}\n  now:   {}", path,
                             c.fingerprint, fingerprint(o)));
@@ -553,6 +612,52 @@ void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std:
   run.before = std::move(before);
 }
 
+// ---- many ranks ------------------------------------------------------------------------------
+
+/// Islands: every rank offers its best network; each adopts the best offer if it beats its
+/// own best on the validation rows (the same rows on every island). Every rank computes every
+/// island's decision from the same offers, so rank 0 can report them all.
+void migrate(RunState& run, const Options& o, int epoch, const Callbacks& callbacks, torch::Device device) {
+  Cluster& cluster = *o.cluster;
+  nlohmann::json mine = {{"val", run.best.val_loss}, {"net", network_to_json(run.best.net)}};
+  std::vector<nlohmann::json> offers;
+  for (const std::string& text : cluster.all_gather(mine.dump())) offers.push_back(nlohmann::json::parse(text));
+  std::vector<double> val;
+  for (const auto& offer : offers) val.push_back(offer.at("val").get<double>());
+  const int best = static_cast<int>(std::min_element(val.begin(), val.end()) - val.begin());
+  std::vector<std::string> decisions;
+  for (int i = 0; i < cluster.size(); ++i)
+    decisions.push_back(i != best && val[best] < val[i]
+                            ? fmt::format("island {} adopted island {} (val loss {:.6g} < {:.6g})", i, best, val[best], val[i])
+                            : fmt::format("island {} kept its own (val loss {:.6g})", i, val[i]));
+  if (best != cluster.rank() && val[best] < run.best.val_loss) {
+    run.best = {network_from_json(offers[best].at("net"), device), val[best], epoch};
+    run.net = clone(run.best.net);
+    run.pending = false;
+    run.before = Network();
+    run.stale = 0;
+  }
+  if (cluster.rank() == 0 && callbacks.on_info)
+    callbacks.on_info(fmt::format("epoch {}: migration: {}", epoch, fmt::join(decisions, "; ")));
+}
+
+/// Islands: the output is the chosen network of the island with the lowest validation loss
+/// (the lowest rank on ties); returns its rank. `chosen` then points to `holder`.
+int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Options& o, torch::Device device) {
+  Cluster& cluster = *o.cluster;
+  nlohmann::json mine = {{"val", evaluate(chosen.best->net, p.validation, p.task).loss}, {"epoch", chosen.best->epoch},
+                         {"linear", chosen.linear}, {"net", network_to_json(chosen.best->net)}};
+  std::vector<nlohmann::json> offers;
+  for (const std::string& text : cluster.all_gather(mine.dump())) offers.push_back(nlohmann::json::parse(text));
+  int best = 0;
+  for (int r = 1; r < cluster.size(); ++r)
+    if (offers[r].at("val").get<double>() < offers[best].at("val").get<double>()) best = r;
+  holder = {network_from_json(offers[best].at("net"), device), offers[best].at("val").get<double>(),
+            offers[best].at("epoch").get<int>()};
+  chosen = {&holder, offers[best].at("linear").get<bool>()};
+  return best;
+}
+
 /// One epoch: train, decide on the pending mutation, keep the best, train the linear model,
 /// mutate.
 EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const Dataset& data, int epoch,
@@ -570,6 +675,7 @@ EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const D
   report.val_metric = val.metric;
   report.metric = p.task == Task::Classify ? "accuracy" : "r2";
   report.ops = run.net.total_ops();
+  if (o.islands && o.cluster && epoch % o.migrate_every == 0) migrate(run, o, epoch, callbacks, p.train.x.device());
   mutate_if_due(run, p, o, data.feature_names, report);
   run.epoch = epoch;
   report.accepted = run.accepted;
@@ -620,7 +726,12 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
 Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
                   const Callbacks& callbacks) {
   Choice chosen = choose(run, p, o);
-  if (chosen.linear && callbacks.on_info && run.best.net.total_ops() > 0)
+  BestNetwork island;
+  if (o.islands && o.cluster) {
+    const int from = best_island(chosen, island, p, o, p.train.x.device());
+    if (callbacks.on_info && o.cluster->rank() == 0)
+      callbacks.on_info(fmt::format("the output is island {}'s network", from));
+  } else if (chosen.linear && callbacks.on_info && run.best.net.total_ops() > 0)
     callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
                                   "on validation; keeping the linear model",
                                   run.best.net.total_ops()));
@@ -638,6 +749,11 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 }  // namespace
 
+std::string run_fingerprint(const Dataset& data, const Options& o) {
+  return fmt::format("{} epochs={} threads={} islands={} migrate-every={} resume={} data={:016x}", fingerprint(o),
+                     o.epochs, o.threads, o.islands, o.migrate_every, !o.resume_dir.empty(), data_hash(data));
+}
+
 Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) {
   check_options(o);
   torch::Device device = resolve_device(o.device);
@@ -650,7 +766,11 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
   for (int epoch = run.epoch + 1; epoch <= o.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     EpochReport report = run_epoch(run, p, o, data, epoch, callbacks);
-    if (!o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
+    if (o.cluster && !o.islands)  // data-parallel: every rank holds the same networks, checked
+      o.cluster->check_same(network_hash(run.net) * 31 + (run.has_linear ? network_hash(run.linear) : 0),
+                            fmt::format("epoch {}", epoch));
+    const bool writer = !o.cluster || o.cluster->rank() == 0;  // one checkpoint: rank 0's
+    if (writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
       save_checkpoint(run, data, p, o, hash);
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);

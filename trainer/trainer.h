@@ -18,6 +18,8 @@
 
 namespace evoc::trainer {
 
+class Cluster;  // trainer/distributed.h
+
 /// What the network predicts: class logits or one real value.
 enum class Task { Auto, Classify, Regress };
 /// Normalisation of each op output (see Options::norm).
@@ -90,6 +92,12 @@ struct Options {
   std::string checkpoint_dir;  ///< when set, the full state is saved here atomically
   int checkpoint_every = 5;    ///< epochs between checkpoints (and one after the last epoch)
   std::string resume_dir;      ///< when set, continue the run saved in this directory
+  /// The ranks this run trains with (trainer/distributed.h); null: this process alone. In
+  /// data-parallel mode every rank trains on its share of each minibatch and holds the same
+  /// network after every epoch; only rank 0 writes checkpoints.
+  Cluster* cluster = nullptr;
+  bool islands = false;        ///< each rank evolves its own network; best networks migrate
+  int migrate_every = 5;       ///< epochs between migrations (islands)
 };
 
 /// Parse option names ("batch", "l2batch", "none", ...); throw evoc::Error listing the choices.
@@ -188,6 +196,10 @@ struct Result {
 /// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
 /// options or data.
 Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
+
+/// What every rank of a run must agree on: the options that shape the run and a hash of the
+/// data (ranks started with other options or data are refused at the start).
+std::string run_fingerprint(const Dataset& data, const Options& o);
 
 /// The metric of `predictions` (n_outputs floats per row of `rows`, in order) against the
 /// targets of `data`: accuracy (argmax of the logits) or R^2.

@@ -293,7 +293,19 @@ const std::vector<Case> kTrainCases = {
      "--patience must be at least 0"},
     {"train-negative-significance", "train -q --synthetic xor --significance -0.5 -o $D/out.evir", 1,
      "--significance must be at least 0"},
+    {"dist-unreachable-master",
+     "train -q --synthetic xor --epochs 1 --rank 1 --world-size 2 --master 127.0.0.1:1 --timeout 1 -o $D/out.evir", 1,
+     "--master 127.0.0.1:1: rank 1 cannot reach the master within 1 s"},
+    {"dist-rank-range", "train -q --synthetic xor --epochs 1 --rank 2 --world-size 2 -o $D/out.evir", 1,
+     "--rank 2: must be below --world-size 2"},
+    {"dist-islands-alone", "train -q --synthetic xor --epochs 1 --islands -o $D/out.evir", 1,
+     "--islands needs --workers N (or a run of many ranks)"},
+    {"dist-zero-workers", "train -q --synthetic xor --epochs 1 --workers 0 -o $D/out.evir", 1,
+     "--workers must be at least 1"},
 };
+
+/// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
+const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
 
 /// Replaces every `$D` and `$G` in `s`.
 std::string expand(std::string s, const std::string& dir) {
@@ -510,6 +522,7 @@ TEST_CASE("docs/bad-inputs.md lists exactly the ids tried here") {
   for (const Case& c : kCliCases) tested.insert(c.id);
   for (const Case& c : kTrainCases) tested.insert(c.id);
   tested.insert(kCapiIds.begin(), kCapiIds.end());
+  tested.insert(kMultiProcessIds.begin(), kMultiProcessIds.end());
   std::set<std::string> documented;
   std::istringstream lines(evoc::read_file(kDoc));
   for (std::string line; std::getline(lines, line);) {

@@ -1,0 +1,545 @@
+// The c10d side of trainer/distributed.h: the store, the rendezvous checks, the Gloo process
+// group, heartbeats that name a lost rank, and the launcher of local workers.
+#include "trainer/distributed.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1  // ProcessGroupGloo.hpp declares nothing without it
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <torch/torch.h>
+
+extern char** environ;
+
+namespace evoc::trainer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kBeat = std::chrono::milliseconds(250);  // heartbeat period
+constexpr const char* kLauncherVariable = "EVOC_STORE_BY_LAUNCHER";
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+std::string to_string(const std::vector<uint8_t>& bytes) { return std::string(bytes.begin(), bytes.end()); }
+std::vector<uint8_t> to_bytes(const std::string& text) { return std::vector<uint8_t>(text.begin(), text.end()); }
+
+/// The first line of a c10d message (its later lines are a C++ backtrace).
+std::string first_line(const std::exception& e) {
+  std::string what = e.what();
+  if (auto* c10 = dynamic_cast<const c10::Error*>(&e)) what = c10->what_without_backtrace();
+  return what.substr(0, what.find('\n'));
+}
+
+std::string hello_key(int rank) { return fmt::format("evoc/hello/{}", rank); }
+std::string beat_key(int rank) { return fmt::format("evoc/beat/{}", rank); }
+
+c10::intrusive_ptr<c10d::TCPStore> connect_store(const ClusterOptions& o, bool server) {
+  c10d::TCPStoreOptions so;
+  so.port = static_cast<uint16_t>(o.master_port);
+  so.isServer = server;
+  so.waitWorkers = false;
+  so.timeout = to_ms(o.timeout_seconds);
+  return c10::make_intrusive<c10d::TCPStore>(o.master_host, so);
+}
+
+}  // namespace
+
+struct Cluster::Impl {
+  ClusterOptions options;
+  c10::intrusive_ptr<c10d::TCPStore> store;  // the rendezvous and the failure analysis
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  std::thread heartbeat;
+  std::atomic<bool> stop{false};
+  bool failed = false;
+
+  /// Waits for `work`; on failure finds the ranks whose heartbeat stopped and throws LostRank.
+  Cluster::Stats stats;
+
+  void wait(const c10::intrusive_ptr<c10d::Work>& work, const char* what) {
+    const auto start = Clock::now();
+    try {
+      work->wait();
+      ++stats.exchanges;
+      stats.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    } catch (const std::exception& e) {
+      failed = true;
+      throw LostRank(lost_ranks_message(what, first_line(e)));
+    }
+  }
+
+  std::string lost_ranks_message(const char* what, const std::string& cause) {
+    const int n = options.world_size;
+    std::vector<int> lost;
+    try {
+      std::vector<int64_t> before(n), after(n);
+      for (int r = 0; r < n; ++r) before[r] = store->add(beat_key(r), 0);
+      std::this_thread::sleep_for(8 * kBeat);
+      for (int r = 0; r < n; ++r) after[r] = store->add(beat_key(r), 0);
+      for (int r = 0; r < n; ++r)
+        if (r != options.rank && after[r] == before[r]) lost.push_back(r);
+    } catch (const std::exception&) {
+      return fmt::format("rank {}: lost {} during {}: the store on {}:{} is gone too ({})", options.rank,
+                         options.store_by_launcher ? "the launcher" : "rank 0", what, options.master_host,
+                         options.master_port, cause);
+    }
+    if (lost.empty())
+      return fmt::format("rank {}: {} failed and every rank still has a heartbeat: a rank is stuck or slower than "
+                         "--timeout {} s ({})",
+                         options.rank, what, options.timeout_seconds, cause);
+    return fmt::format("rank {}: lost rank {} during {} (its heartbeat stopped): {}", options.rank,
+                       fmt::join(lost, ", "), what, cause);
+  }
+};
+
+Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Cluster::~Cluster() {
+  impl_->stop = true;
+  if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+  // After a failure the process group's threads may still wait on the lost peer: leave it to
+  // the process's exit rather than join them.
+  if (impl_->failed) {
+    impl_->group.release();
+    impl_->store.release();
+  }
+}
+
+int Cluster::rank() const { return impl_->options.rank; }
+Cluster::Stats Cluster::stats() const { return impl_->stats; }
+int Cluster::size() const { return impl_->options.world_size; }
+
+std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::string& fingerprint) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = o;
+  const std::string master = fmt::format("{}:{}", o.master_host, o.master_port);
+  const bool server = o.rank == 0 && !o.store_by_launcher;
+  try {
+    impl->store = connect_store(o, server);
+  } catch (const std::exception& e) {
+    if (server)
+      throw Error(fmt::format("--master {}: rank 0 cannot listen there (is the port in use by another run?): {}",
+                              master, first_line(e)));
+    throw Error(fmt::format("--master {}: rank {} cannot reach the master within {} s (is rank 0 running, and "
+                            "are the address and port right?): {}",
+                            master, o.rank, o.timeout_seconds, first_line(e)));
+  }
+  c10d::TCPStore& store = *impl->store;
+  const std::string hello = fmt::format("{}\n{}", o.world_size, fingerprint);
+  auto parse_hello = [](const std::string& text) {
+    std::size_t cut = text.find('\n');
+    return std::make_pair(std::atoi(text.substr(0, cut).c_str()), text.substr(cut + 1));
+  };
+  try {
+    if (store.add(fmt::format("evoc/joined/{}", o.rank), 1) > 1)
+      throw Error(fmt::format("--rank {}: a second process was started as rank {} of the run at {}", o.rank,
+                              o.rank, master));
+    store.set(hello_key(o.rank), to_bytes(hello));
+    if (o.rank == 0) {
+      std::string verdict = "ok";
+      for (int r = 1; r < o.world_size && verdict == "ok"; ++r) {
+        try {
+          store.wait({hello_key(r)}, to_ms(o.timeout_seconds));
+        } catch (const std::exception&) {
+          verdict = fmt::format("rank {} did not join the run at {} within {} s (was it started, with --world-size "
+                                "{} and the same --master?)",
+                                r, master, o.timeout_seconds, o.world_size);
+          break;
+        }
+        auto [size, theirs] = parse_hello(to_string(store.get(hello_key(r))));
+        if (size != o.world_size)
+          verdict = fmt::format("rank {} was started with --world-size {} but rank 0 with {}", r, size, o.world_size);
+        else if (theirs != fingerprint)
+          verdict = fmt::format("rank {} was started with other options than rank 0 (every rank needs the same data "
+                                "and training options)\n  rank 0: {}\n  rank {}: {}",
+                                r, fingerprint, r, theirs);
+      }
+      store.set("evoc/verdict", to_bytes(verdict));
+      if (verdict != "ok") {
+        // This process hosts the store: stay until the ranks that came have read the verdict.
+        int came = 0;
+        for (int r = 1; r < o.world_size; ++r) came += store.check({hello_key(r)}) ? 1 : 0;
+        const auto until = Clock::now() + std::min(to_ms(o.timeout_seconds), std::chrono::milliseconds(5000));
+        while (store.add("evoc/read", 0) < came && Clock::now() < until)
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        throw Error(verdict);
+      }
+    } else {
+      store.wait({hello_key(0)}, to_ms(o.timeout_seconds));
+      auto [size, theirs] = parse_hello(to_string(store.get(hello_key(0))));
+      if (size != o.world_size) {
+        store.add("evoc/read", 1);
+        throw Error(fmt::format("--world-size {}: rank 0 of the run at {} was started with --world-size {}",
+                                o.world_size, master, size));
+      }
+      store.wait({"evoc/verdict"}, to_ms(o.timeout_seconds));
+      std::string verdict = to_string(store.get("evoc/verdict"));
+      store.add("evoc/read", 1);
+      if (verdict != "ok") throw Error(fmt::format("rank 0 refused the run: {}", verdict));
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("rank {}: the rendezvous at {} failed within {} s: {}", o.rank, master,
+                            o.timeout_seconds, first_line(e)));
+  }
+
+  // Heartbeats, on a connection of their own (a store client is not shared between threads).
+  c10::intrusive_ptr<c10d::TCPStore> beats = connect_store(o, /*server=*/false);
+  impl->heartbeat = std::thread([beats, rank = o.rank, stop = &impl->stop]() {
+    try {
+      while (!*stop) {
+        beats->add(beat_key(rank), 1);
+        std::this_thread::sleep_for(kBeat);
+      }
+    } catch (const std::exception&) {
+      // The store is gone: the collective that fails next reports it.
+    }
+  });
+
+  auto options = c10d::ProcessGroupGloo::Options::create(to_ms(o.timeout_seconds));
+  const bool local = o.master_host == "127.0.0.1" || o.master_host == "localhost";
+  try {
+    if (!o.interface.empty())
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(o.interface));
+    else if (local)
+      options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+  } catch (const std::exception& e) {
+    impl->stop = true;
+    impl->heartbeat.join();
+    throw Error(fmt::format("rank {}: cannot create the Gloo device{}: {}", o.rank,
+                            o.interface.empty() ? "" : " on interface " + o.interface, first_line(e)));
+  }
+  options->threads = 1;
+  try {
+    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
+  } catch (const std::exception& e) {
+    impl->stop = true;
+    impl->heartbeat.join();
+    throw Error(fmt::format("rank {}: the ranks did not connect within {} s: {}", o.rank, o.timeout_seconds,
+                            first_line(e)));
+  }
+  return std::unique_ptr<Cluster>(new Cluster(std::move(impl)));
+}
+
+namespace {
+
+/// Every rank's copy of `input`, summed in rank order into `input`.
+void sum_in_rank_order(c10d::ProcessGroupGloo& group, Cluster::Impl& impl, torch::Tensor input) {
+  std::vector<torch::Tensor> inputs{input};
+  std::vector<std::vector<torch::Tensor>> outputs(1);
+  for (int r = 0; r < impl.options.world_size; ++r) outputs[0].push_back(torch::empty_like(input));
+  impl.wait(group.allgather(outputs, inputs), "a sum");
+  torch::Tensor total = outputs[0][0].clone();
+  for (int r = 1; r < impl.options.world_size; ++r) total.add_(outputs[0][r]);
+  input.copy_(total);
+}
+
+}  // namespace
+
+void Cluster::sum(float* data, std::size_t n) {
+  if (n == 0) return;
+  sum_in_rank_order(*impl_->group, *impl_, torch::from_blob(data, {static_cast<int64_t>(n)}, torch::kFloat));
+}
+
+void Cluster::sum(double* data, std::size_t n) {
+  if (n == 0) return;
+  sum_in_rank_order(*impl_->group, *impl_, torch::from_blob(data, {static_cast<int64_t>(n)}, torch::kDouble));
+}
+
+std::string Cluster::broadcast(const std::string& text, int root) {
+  c10d::BroadcastOptions opts;
+  opts.rootRank = root;
+  std::vector<torch::Tensor> length{torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
+  impl_->wait(impl_->group->broadcast(length, opts), "a broadcast");
+  const int64_t n = length[0].item<int64_t>();
+  if (n == 0) return "";
+  std::vector<torch::Tensor> bytes{torch::empty({n}, torch::kByte)};
+  if (rank() == root) std::memcpy(bytes[0].data_ptr<uint8_t>(), text.data(), text.size());
+  impl_->wait(impl_->group->broadcast(bytes, opts), "a broadcast");
+  return std::string(reinterpret_cast<const char*>(bytes[0].data_ptr<uint8_t>()), static_cast<std::size_t>(n));
+}
+
+std::vector<std::string> Cluster::all_gather(const std::string& text) {
+  const int n = size();
+  std::vector<torch::Tensor> length{torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
+  std::vector<std::vector<torch::Tensor>> lengths(1);
+  for (int r = 0; r < n; ++r) lengths[0].push_back(torch::empty({1}, torch::kLong));
+  impl_->wait(impl_->group->allgather(lengths, length), "an exchange");
+  int64_t longest = 1;
+  for (const auto& l : lengths[0]) longest = std::max(longest, l.item<int64_t>());
+  std::vector<torch::Tensor> mine{torch::zeros({longest}, torch::kByte)};
+  std::memcpy(mine[0].data_ptr<uint8_t>(), text.data(), text.size());
+  std::vector<std::vector<torch::Tensor>> all(1);
+  for (int r = 0; r < n; ++r) all[0].push_back(torch::empty({longest}, torch::kByte));
+  impl_->wait(impl_->group->allgather(all, mine), "an exchange");
+  std::vector<std::string> texts;
+  for (int r = 0; r < n; ++r)
+    texts.emplace_back(reinterpret_cast<const char*>(all[0][r].data_ptr<uint8_t>()),
+                       static_cast<std::size_t>(lengths[0][r].item<int64_t>()));
+  return texts;
+}
+
+void Cluster::check_same(uint64_t hash, const std::string& what) {
+  std::vector<std::string> hashes = all_gather(fmt::format("{:016x}", hash));
+  for (int r = 1; r < size(); ++r)
+    if (hashes[r] != hashes[0])
+      throw Error(fmt::format("the ranks differ after {}: rank {} holds parameters with hash {}, rank 0 {}", what, r,
+                              hashes[r], hashes[0]));
+}
+
+void Cluster::barrier() { impl_->wait(impl_->group->barrier(), "a barrier"); }
+
+// ---- where this process stands ---------------------------------------------------------------
+
+namespace {
+
+std::string environment(const char* name) {
+  const char* value = std::getenv(name);
+  return value ? value : "";
+}
+
+int parse_count(const std::string& text, const std::string& source, int low, int high) {
+  char* end = nullptr;
+  errno = 0;
+  long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno != 0 || value < low || value > high)
+    throw Error(fmt::format("{}: '{}' is not an integer in [{}, {}]", source, text, low, high));
+  return static_cast<int>(value);
+}
+
+}  // namespace
+
+bool started_as_rank(int rank_flag) { return rank_flag >= 0 || !environment("RANK").empty(); }
+
+ClusterOptions cluster_options(int rank, int world_size, const std::string& master, double timeout_seconds) {
+  ClusterOptions o;
+  if (!(timeout_seconds > 0)) throw Error("--timeout must be positive");
+  o.timeout_seconds = timeout_seconds;
+  if (world_size >= 1) o.world_size = world_size;
+  else if (!environment("WORLD_SIZE").empty())
+    o.world_size = parse_count(environment("WORLD_SIZE"), "WORLD_SIZE", 1, 1 << 16);
+  else
+    throw Error("--rank: give the number of ranks too (--world-size N or WORLD_SIZE)");
+  if (rank >= 0) o.rank = rank;
+  else o.rank = parse_count(environment("RANK"), "RANK", 0, 1 << 16);
+  if (o.rank >= o.world_size)
+    throw Error(fmt::format("--rank {}: must be below --world-size {}", o.rank, o.world_size));
+  if (!master.empty()) {
+    std::size_t colon = master.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      throw Error(fmt::format("--master '{}': expected HOST:PORT", master));
+    o.master_host = master.substr(0, colon);
+    o.master_port = parse_count(master.substr(colon + 1), "--master " + master + ": the port", 1, 65535);
+  } else {
+    if (!environment("MASTER_ADDR").empty()) o.master_host = environment("MASTER_ADDR");
+    if (!environment("MASTER_PORT").empty())
+      o.master_port = parse_count(environment("MASTER_PORT"), "MASTER_PORT", 1, 65535);
+  }
+  o.store_by_launcher = environment(kLauncherVariable) == "1";
+  o.interface = environment("GLOO_SOCKET_IFNAME");
+  return o;
+}
+
+// ---- the launcher ----------------------------------------------------------------------------
+
+namespace {
+
+std::vector<pid_t> g_workers;  // for the signal handler
+
+void forward_signal(int signal) {
+  for (pid_t pid : g_workers)
+    if (pid > 0) kill(pid, signal);
+}
+
+/// This process's command line.
+std::vector<std::string> own_arguments() {
+  std::ifstream in("/proc/self/cmdline", std::ios::binary);
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> args;
+  std::size_t start = 0;
+  while (start < all.size()) {
+    std::size_t end = all.find('\0', start);
+    if (end == std::string::npos) end = all.size();
+    args.push_back(all.substr(start, end - start));
+    start = end + 1;
+  }
+  return args;
+}
+
+std::string describe_status(int status) {
+  if (WIFSIGNALED(status)) return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  return fmt::format("exited with status {}", WEXITSTATUS(status));
+}
+
+}  // namespace
+
+void launch_workers(int workers, double timeout_seconds) {
+  c10d::TCPStoreOptions so;
+  so.port = 0;  // a free port
+  so.isServer = true;
+  so.waitWorkers = false;
+  so.timeout = to_ms(timeout_seconds);
+  c10::intrusive_ptr<c10d::TCPStore> store;
+  try {
+    store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
+  } catch (const std::exception& e) {
+    throw Error(fmt::format("--workers: cannot host the store on 127.0.0.1: {}", first_line(e)));
+  }
+  const int port = store->getPort();
+
+  std::vector<std::string> args = own_arguments();
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> base;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    if (name != "RANK" && name != "WORLD_SIZE" && name != "MASTER_ADDR" && name != "MASTER_PORT" &&
+        name != "LOCAL_RANK" && name != kLauncherVariable)
+      base.push_back(entry);
+  }
+  base.push_back("MASTER_ADDR=127.0.0.1");
+  base.push_back(fmt::format("MASTER_PORT={}", port));
+  base.push_back(fmt::format("WORLD_SIZE={}", workers));
+  base.push_back(fmt::format("{}=1", kLauncherVariable));
+
+  struct sigaction forward {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  g_workers.assign(static_cast<std::size_t>(workers), 0);
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+
+  for (int r = 0; r < workers; ++r) {
+    std::vector<std::string> env = base;
+    env.push_back(fmt::format("RANK={}", r));
+    env.push_back(fmt::format("LOCAL_RANK={}", r));
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    pid_t pid = 0;
+    int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    if (rc != 0) {
+      forward_signal(SIGTERM);
+      for (pid_t p : g_workers)
+        if (p > 0) waitpid(p, nullptr, 0);
+      throw Error(fmt::format("--workers: cannot start worker {}: {}", r, std::strerror(rc)));
+    }
+    g_workers[r] = pid;
+  }
+
+  int running = workers;
+  Clock::time_point deadline = Clock::time_point::max();
+  std::string failure;  // what happened to the first worker that failed
+  int first_failed = -1;
+  while (running > 0) {
+    for (int r = 0; r < workers; ++r) {
+      if (g_workers[r] <= 0) continue;
+      int status = 0;
+      pid_t done = waitpid(g_workers[r], &status, WNOHANG);
+      if (done != g_workers[r]) continue;
+      g_workers[r] = -1;
+      --running;
+      if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || first_failed >= 0) continue;
+      first_failed = r;
+      failure = fmt::format("worker rank {} (pid {}) {}", r, done, describe_status(status));
+      deadline = Clock::now() + to_ms(timeout_seconds + 10);
+    }
+    if (running > 0 && Clock::now() > deadline) {
+      for (int r = 0; r < workers; ++r)
+        if (g_workers[r] > 0) {
+          fmt::print(stderr, "evoc: error: worker rank {} did not end within {} s after rank {} failed; killing it\n",
+                     r, timeout_seconds + 10, first_failed);
+          kill(g_workers[r], SIGKILL);
+        }
+      deadline = Clock::time_point::max();
+    }
+    if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  g_workers.clear();
+  if (first_failed >= 0) throw Error(failure);
+}
+
+}  // namespace evoc::trainer
+
+// ---- the trainer's side (trainer/parallel.h) -------------------------------------------------
+
+#include <nlohmann/json.hpp>
+
+#include "trainer/parallel.h"
+
+namespace evoc::trainer {
+
+std::pair<int64_t, int64_t> shard_of(int64_t size, const Cluster* cluster) {
+  if (!cluster) return {0, size};
+  const int64_t n = cluster->size(), r = cluster->rank();
+  return {size * r / n, size * (r + 1) / n - size * r / n};
+}
+
+void sum_step(Cluster& cluster, Network& net, double share) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (Param* p : params(net))
+    if (p->value.grad().defined()) parts.push_back(p->value.grad().reshape({-1}));
+  for (Layer& layer : net.layers) {
+    parts.push_back(layer.running_mean.reshape({-1}));
+    parts.push_back(layer.running_var.reshape({-1}));
+  }
+  torch::Tensor flat = (torch::cat(parts).to(torch::kCPU, torch::kFloat) * static_cast<float>(share)).contiguous();
+  cluster.sum(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()));
+  int64_t at = 0;
+  auto take = [&](torch::Tensor& target) {
+    const int64_t n = target.numel();
+    target.copy_(flat.narrow(0, at, n).view(target.sizes()));
+    at += n;
+  };
+  for (Param* p : params(net))
+    if (p->value.grad().defined()) {
+      torch::Tensor grad = p->value.grad();
+      take(grad);
+    }
+  for (Layer& layer : net.layers) {
+    take(layer.running_mean);
+    take(layer.running_var);
+  }
+}
+
+uint64_t network_hash(const Network& net) {
+  const std::string text = network_to_json(net).dump();
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+uint64_t island_seed(uint64_t seed, int rank) {
+  return rank == 0 ? seed : seed ^ (0x9e3779b97f4a7c15ull * static_cast<uint64_t>(rank));
+}
+
+}  // namespace evoc::trainer
