@@ -277,6 +277,16 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
       s = b.vote_scores(outs, probs ? 0.5f : 0.0f);
     for (std::size_t j = 0; j < n_out; ++j) scores[j].push_back(s[j]);
   }
+  // What the members share: the optimiser on their union alone, every member output kept.
+  ir::Module union_only = ir::make_module("union", first.module.n_in(), first.module.input_names);
+  std::map<std::string, int64_t> union_before;
+  for (const ir::Module& member : optimised) {
+    for (ValueId v : append_member(union_only, member)) ir::add_output(union_only, v, "");
+    for (const auto& [kind, count] : ops_by_kind(member)) union_before[kind] += count;
+  }
+  optimize(union_only, options.level);
+  const auto union_after = ops_by_kind(union_only);
+
   float weight_sum = 0;
   for (float w : weights) weight_sum += w;
   for (std::size_t j = 0; j < n_out; ++j) {
@@ -302,13 +312,11 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
   int64_t member_ops = 0;
   for (const ir::Module& member : optimised) member_ops += ops(member);
   const int64_t linked_ops = ops(m);
-  const auto before = ops_by_kind(m);
   optimize(m, options.level);
-  const auto after = ops_by_kind(m);
   std::string kinds;
   int64_t saved = 0;
-  for (const auto& [kind, count] : before) {
-    const int64_t left = after.count(kind) ? after.at(kind) : 0;
+  for (const auto& [kind, count] : union_before) {
+    const int64_t left = union_after.count(kind) ? union_after.at(kind) : 0;
     if (count > left) {
       kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, count - left);
       saved += count - left;
