@@ -10,12 +10,14 @@
 // `evoc compile` does; the ensemble is linked (which optimises it).
 //
 // Table 1: ns per row (one thread, JIT -O2) of each member, of their sum, and of the ensemble
-// (mean of probabilities, and vote), at batch 4096 and 1,000,000 rows (best of several timed
-// runs of at least 20 ms each; the machine may be shared). Table 2: for K = 1 .. members, the
+// (mean of probabilities, and vote), at batch 4096 and 1,000,000 rows: the thread's CPU time
+// (so that a shared machine's other work counts less), best of several interleaved rounds in
+// which each kernel runs for at least 20 ms. Table 2: for K = 1 .. members, the
 // ensemble's size, the time link_modules takes and the JIT compile time (median of 5).
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -72,22 +74,26 @@ ir::Module synthetic_member(uint64_t seed) {
   return m;
 }
 
-/// Best ns/row of `run(rows)` over `reps` timed runs of at least 20 ms each.
+/// The calling thread's CPU time in seconds: on a shared machine, time the thread was not
+/// running does not count (wall time would).
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+/// ns/row of `run(rows)` over one timed run of at least 20 ms of CPU time.
 template <class Run>
-double ns_per_row(Run&& run, int64_t rows, int reps) {
-  double best = 1e300;
-  for (int rep = 0; rep < reps; ++rep) {
-    int64_t done = 0;
-    const auto start = Clock::now();
-    double elapsed = 0;
-    do {
-      run(rows);
-      done += rows;
-      elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    } while (elapsed < 0.02);
-    best = std::min(best, elapsed * 1e9 / static_cast<double>(done));
-  }
-  return best;
+double ns_per_row(Run&& run, int64_t rows) {
+  int64_t done = 0;
+  const double start = cpu_seconds();
+  double elapsed = 0;
+  do {
+    run(rows);
+    done += rows;
+    elapsed = cpu_seconds() - start;
+  } while (elapsed < 0.02);
+  return elapsed * 1e9 / static_cast<double>(done);
 }
 
 std::size_t ops(const ir::Module& m) { return m.values.size() - m.n_in(); }
@@ -147,23 +153,32 @@ int main(int argc, char** argv) {
   for (const auto& [name, m] : ensembles) ensemble_kernels.push_back(codegen::compile_jit(m));
   std::vector<float> ey(static_cast<std::size_t>(max_rows) * ensembles[0].second.n_out());
   for (int64_t batch : batches) {
-    const int r = batch >= 1000000 ? std::max(1, reps / 2) : reps;
+    // Rounds in which every kernel runs once, interleaved; the best of the rounds for each.
+    const int rounds = batch >= 1000000 ? reps : 4 * reps;
+    std::vector<double> best(members.size() + ensembles.size(), 1e300);
+    for (int round = 0; round < rounds; ++round) {
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        const int64_t stride = static_cast<int64_t>(members[i].module.n_out());
+        best[i] = std::min(best[i], ns_per_row([&](int64_t n) {
+          kernels[i](x.data(), n, static_cast<int64_t>(n_in), ys[i].data(), stride);
+        }, batch));
+      }
+      for (std::size_t e = 0; e < ensembles.size(); ++e) {
+        const int64_t stride = static_cast<int64_t>(ensembles[e].second.n_out());
+        best[members.size() + e] = std::min(best[members.size() + e], ns_per_row([&](int64_t n) {
+          ensemble_kernels[e](x.data(), n, static_cast<int64_t>(n_in), ey.data(), stride);
+        }, batch));
+      }
+    }
     std::string each;
     double sum = 0;
     for (std::size_t i = 0; i < members.size(); ++i) {
-      const int64_t ys_stride = static_cast<int64_t>(members[i].module.n_out());
-      const double t = ns_per_row(
-          [&](int64_t n) { kernels[i](x.data(), n, static_cast<int64_t>(n_in), ys[i].data(), ys_stride); }, batch, r);
-      each += fmt::format("{}{:.1f}", each.empty() ? "" : ", ", t);
-      sum += t;
+      each += fmt::format("{}{:.1f}", each.empty() ? "" : ", ", best[i]);
+      sum += best[i];
     }
     fmt::print("| {} | {} | {:.1f} |", batch, each, sum);
-    for (std::size_t e = 0; e < ensembles.size(); ++e) {
-      const int64_t stride = static_cast<int64_t>(ensembles[e].second.n_out());
-      const double t = ns_per_row(
-          [&](int64_t n) { ensemble_kernels[e](x.data(), n, static_cast<int64_t>(n_in), ey.data(), stride); }, batch, r);
-      fmt::print(" {:.1f} | {:.2f}x |", t, t / sum);
-    }
+    for (std::size_t e = 0; e < ensembles.size(); ++e)
+      fmt::print(" {:.1f} | {:.2f}x |", best[members.size() + e], best[members.size() + e] / sum);
     fmt::print("\n");
   }
 

@@ -126,9 +126,9 @@ class Builder {
     const ValueId top = chain(Op::Max, z);
     std::vector<ValueId> e;
     for (ValueId zc : z) e.push_back(unary(Op::Exp, binary(Op::Sub, zc, top)));
-    const ValueId sum = chain(Op::Add, e);
+    const ValueId inverse = binary(Op::Div, c(1.0f), chain(Op::Add, e));  // one division, not one per class
     std::vector<ValueId> p;
-    for (ValueId ec : e) p.push_back(binary(Op::Div, ec, sum));
+    for (ValueId ec : e) p.push_back(binary(Op::Mul, ec, inverse));
     return p;
   }
 
@@ -289,9 +289,14 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
 
   float weight_sum = 0;
   for (float w : weights) weight_sum += w;
+  // A vote counts (exactly, with integer weights) and then divides, so that equal counts give
+  // equal shares; a mean weighs by w_i / sum w, one dot and no division.
+  std::vector<float> normalised;
+  for (float w : weights) normalised.push_back(w / weight_sum);
   for (std::size_t j = 0; j < n_out; ++j) {
-    const ValueId sum = ir::add_dot(m, scores[j], weights, 0.0f);
-    ir::add_output(m, b.binary(Op::Div, sum, b.c(weight_sum)), first.module.output_names[j]);
+    const bool vote = options.combine == Combine::Vote;
+    const ValueId sum = ir::add_dot(m, scores[j], vote ? weights : normalised, 0.0f);
+    ir::add_output(m, vote ? b.binary(Op::Div, sum, b.c(weight_sum)) : sum, first.module.output_names[j]);
   }
 
   // Metadata: the interface the members agree on, what the outputs are, and the ensemble's record.

@@ -9,11 +9,11 @@
 // agree on the inputs, the task, the classes, the target and the column schema. The result is an
 // ordinary module: every engine, pipeline and emitter takes it unchanged.
 //
-// What the outputs are (every combination below is `sum_i w_i * s_i` in a dot's order, divided
-// by `sum_i w_i`; weights default to 1):
+// What the outputs are (a mean is `sum_i (w_i / W) * s_i`, a vote `(sum_i w_i * s_i) / W`, sums
+// in a dot's order, W = sum_i w_i; weights default to 1):
 //   regression, mean   s_i = member i's output (outputs matched by name)
 //   classify, mean     s_i = member i's class probabilities: softmax of its logits (max
-//                      subtracted, exp, summed left to right, divided), sigmoid of a single
+//                      subtracted, exp, summed left to right, times the reciprocal of the sum), sigmoid of a single
 //                      logit; a member whose metadata says its outputs are probabilities is
 //                      taken as it is
 //   classify, vote     s_i = 1 for the class member i ranks first (the first of equal scores;
