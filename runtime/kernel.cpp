@@ -43,6 +43,7 @@ struct Kernel::State {
   std::unique_ptr<TierUp> tier_up;        ///< tiered kernels: the optimised code, when ready
   std::size_t n_in = 0, n_logits = 0, n_out = 0;
   Output output = Output::Raw;
+  Scores scores = Scores::Logits;  ///< what the module's outputs are, for the post-processing
   std::vector<std::string> input_names, output_names;
   KernelInfo info;
   ThreadPool* pool = nullptr;
@@ -147,7 +148,7 @@ void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float*
   for (int64_t r = 0; r < n; r += kTileRows) {
     const int64_t rows = std::min(kTileRows, n - r);
     function(x + r * x_stride, rows, x_stride, logits.data(), width);
-    postprocess(output, n_logits, logits.data(), width, rows, y + r * y_stride, y_stride);
+    postprocess(output, n_logits, logits.data(), width, rows, y + r * y_stride, y_stride, scores);
   }
 }
 
@@ -155,6 +156,7 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   state->n_in = m.n_in();
   state->n_logits = m.n_out();
   state->output = options.output;
+  state->scores = m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
   state->n_out = output_width(options.output, m.n_out());
   state->input_names = m.input_names;
   state->pool = &ThreadPool::shared(options.threads);

@@ -29,7 +29,16 @@ std::size_t output_width(Output mode, std::size_t n_logits) {
 
 namespace {
 
-void probabilities(std::size_t k, const float* z, float* p) {
+void probabilities(std::size_t k, const float* z, float* p, Scores scores) {
+  if (scores == Scores::Probabilities) {
+    if (k == 1) {
+      p[0] = 1.0f - z[0];
+      p[1] = z[0];
+    } else {
+      for (std::size_t c = 0; c < k; ++c) p[c] = z[c];
+    }
+    return;
+  }
   if (k == 1) {
     const float one = 1.0f / (1.0f + std::exp(-z[0]));
     p[0] = 1.0f - one;
@@ -46,8 +55,8 @@ void probabilities(std::size_t k, const float* z, float* p) {
   for (std::size_t c = 0; c < k; ++c) p[c] /= sum;
 }
 
-float argmax(std::size_t k, const float* z) {
-  if (k == 1) return z[0] > 0 ? 1.0f : 0.0f;
+float argmax(std::size_t k, const float* z, Scores scores) {
+  if (k == 1) return z[0] > (scores == Scores::Probabilities ? 0.5f : 0.0f) ? 1.0f : 0.0f;
   std::size_t best = 0;
   for (std::size_t c = 1; c < k; ++c)
     if (z[c] > z[best] || (std::isnan(z[best]) && !std::isnan(z[c]))) best = c;
@@ -57,7 +66,7 @@ float argmax(std::size_t k, const float* z) {
 }  // namespace
 
 void postprocess(Output mode, std::size_t n_logits, const float* in, int64_t in_stride, int64_t n, float* out,
-                 int64_t out_stride) {
+                 int64_t out_stride, Scores scores) {
   for (int64_t r = 0; r < n; ++r) {
     const float* z = in + r * in_stride;
     float* o = out + r * out_stride;
@@ -66,10 +75,10 @@ void postprocess(Output mode, std::size_t n_logits, const float* in, int64_t in_
         for (std::size_t c = 0; c < n_logits; ++c) o[c] = z[c];
         break;
       case Output::Probabilities:
-        probabilities(n_logits, z, o);
+        probabilities(n_logits, z, o, scores);
         break;
       case Output::Argmax:
-        o[0] = argmax(n_logits, z);
+        o[0] = argmax(n_logits, z, scores);
         break;
     }
   }

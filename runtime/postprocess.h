@@ -1,5 +1,7 @@
 // Classifier post-processing of a kernel's raw outputs (logits), row by row: class
 // probabilities (softmax; a single logit is read as binary, sigmoid) or the winning class.
+// A module whose metadata says `outputs` = `probabilities` (an ensemble, passes/link.h) already
+// gives probabilities (of class 1 for a single output): they are copied, not transformed again.
 #pragma once
 
 #include <cstddef>
@@ -18,16 +20,23 @@ enum class Output {
 /// The Output named "raw", "probabilities" or "argmax"; throws evoc::Error otherwise.
 Output output_from_name(std::string_view name);
 
+/// What a classifier module's outputs are.
+enum class Scores {
+  Logits,         ///< softmax (sigmoid for one) gives the probabilities
+  Probabilities,  ///< the probabilities themselves (of class 1 for one output)
+};
+
 /// Number of classes of a classifier with `n_logits` outputs (two for a single logit).
 inline std::size_t class_count(std::size_t n_logits) { return n_logits == 1 ? 2 : n_logits; }
 
 /// Columns written per row for `mode` on a module with `n_logits` outputs.
 std::size_t output_width(Output mode, std::size_t n_logits);
 
-/// Transforms `n` rows of `n_logits` logits (rows `in_stride` apart) into `n` rows of
+/// Transforms `n` rows of `n_logits` scores (rows `in_stride` apart) into `n` rows of
 /// output_width(mode) columns (rows `out_stride` apart). A NaN logit makes the row's
-/// probabilities NaN; argmax ignores NaNs (class 0 if all are NaN).
+/// probabilities NaN; argmax ignores NaNs (class 0 if all are NaN). A single probability
+/// argmaxes to class 1 when it is > 0.5, as a single logit does when it is > 0.
 void postprocess(Output mode, std::size_t n_logits, const float* in, int64_t in_stride, int64_t n, float* out,
-                 int64_t out_stride);
+                 int64_t out_stride, Scores scores = Scores::Logits);
 
 }  // namespace evoc

@@ -30,6 +30,13 @@ std::string inspect_text(const ir::Module& m) {
       "  depth       {}\n  parameters  {} (constants, affine scales/shifts, dot weights/biases)\n", max_depth,
       params);
   out += fmt::format("  hash        {:016x}\n", ir::content_hash(m));
+  if (!m.meta("ensemble.members").empty()) {  // a linked ensemble (evoc link): its members and what they share
+    out += fmt::format("  ensemble    {} members, {}; {}\n", m.meta("ensemble.members"), m.meta("ensemble.combine"),
+                       m.meta("ensemble.ops"));
+    for (std::size_t i = 1; !m.meta(fmt::format("ensemble.member.{}", i)).empty(); ++i)
+      out += fmt::format("    member {}  {}\n", i, m.meta(fmt::format("ensemble.member.{}", i)));
+    out += fmt::format("    shared    {}\n", m.meta("ensemble.shared"));
+  }
   out += "  ops by kind\n";
   for (const auto& [kind, count] : by_kind) out += fmt::format("    {:<10}{}\n", kind, count);
   out += "  inputs:  ";

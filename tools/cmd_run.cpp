@@ -122,12 +122,13 @@ void register_run_command(CLI::App& app) {
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
     const bool classify = m.meta("task") == "classify" || (m.meta("task").empty() && k > 1);
     if (classify) {
+      const float threshold = m.meta("outputs") == "probabilities" ? 0.5f : 0.0f;
       std::size_t correct = 0;
       for (std::size_t r = 0; r < n; ++r) {
         std::size_t best = 0;
         for (std::size_t c = 1; c < k; ++c)
           if (y[r * k + c] > y[r * k + best]) best = c;
-        if (k == 1) best = y[r] > 0 ? 1 : 0;  // a single logit
+        if (k == 1) best = y[r] > threshold ? 1 : 0;  // a single logit, or probability of class 1
         correct += static_cast<float>(best) == t.at(r, tcol);
       }
       fmt::print("accuracy  {:.4f}  ({} of {} rows)\n", static_cast<double>(correct) / n, correct, n);

@@ -10,6 +10,7 @@ void register_run_command(CLI::App& app);      ///< run (cmd_run.cpp)
 void register_opt_command(CLI::App& app);      ///< opt (cmd_opt.cpp)
 void register_compile_command(CLI::App& app);  ///< compile (cmd_compile.cpp)
 void register_bench_command(CLI::App& app);    ///< bench (cmd_bench.cpp)
+void register_link_command(CLI::App& app);     ///< link (cmd_link.cpp)
 #ifdef EVOC_HAVE_TRAINER
 void register_train_command(CLI::App& app);  ///< train (cmd_train.cpp)
 #endif

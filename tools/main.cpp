@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   evoc::tools::register_opt_command(app);
   evoc::tools::register_compile_command(app);
   evoc::tools::register_bench_command(app);
+  evoc::tools::register_link_command(app);
 #ifdef EVOC_HAVE_TRAINER
   evoc::tools::register_train_command(app);
 #endif

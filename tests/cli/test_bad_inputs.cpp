@@ -88,6 +88,22 @@ const std::vector<File> kFiles = {
     {"target_meta.evir",
      "evir 1\nmodule \"m\" inputs 2 outputs 1\nmeta \"target\" \"price\"\ninput %0 \"a\"\ninput %1 \"b\"\n"
      "%2 = add %0, %1\noutput %2 \"y\"\n"},
+    // ensemble members (evoc link)
+    {"reg_ab.evir",
+     "evir 1\nmodule \"r\" inputs 2 outputs 1\nmeta \"task\" \"regress\"\ninput %0 \"a\"\ninput %1 \"b\"\n"
+     "%2 = add %0, %1\noutput %2 \"y\"\n"},
+    {"reg_pq.evir",
+     "evir 1\nmodule \"r\" inputs 2 outputs 1\nmeta \"task\" \"regress\"\ninput %0 \"p\"\ninput %1 \"q\"\n"
+     "%2 = add %0, %1\noutput %2 \"y\"\n"},
+    {"reg_two.evir",
+     "evir 1\nmodule \"r\" inputs 2 outputs 2\nmeta \"task\" \"regress\"\ninput %0 \"a\"\ninput %1 \"b\"\n"
+     "%2 = add %0, %1\noutput %2 \"y\"\noutput %1 \"z\"\n"},
+    {"cls_ab.evir",
+     "evir 1\nmodule \"c\" inputs 2 outputs 2\nmeta \"task\" \"classify\"\nmeta \"classes\" \"no,yes\"\n"
+     "input %0 \"a\"\ninput %1 \"b\"\noutput %0 \"no\"\noutput %1 \"yes\"\n"},
+    {"cls_yes_no.evir",
+     "evir 1\nmodule \"c\" inputs 2 outputs 2\nmeta \"task\" \"classify\"\nmeta \"classes\" \"yes,no\"\n"
+     "input %0 \"a\"\ninput %1 \"b\"\noutput %0 \"yes\"\noutput %1 \"no\"\n"},
     // outputs
     {"keep.csv", "previous contents\n"},
     {"a_file", "not a directory\n"},
@@ -265,6 +281,33 @@ const std::vector<Case> kCliCases = {
      "--vector-width: Value 1000 not in range 1 to 64"},
     {"compile-unwritable", "compile " + kModel + " --emit=obj -o $D/a_file/out.o", 1,
      "a_file/out.o: cannot write: Not a directory"},
+    // ---- evoc link ---------------------------------------------------------------------------
+    {"link-inputs-differ", "link $D/reg_ab.evir $D/reg_pq.evir -o $D/out.evir", 1,
+     "$D/reg_pq.evir: inputs differ from $D/reg_ab.evir's (members' inputs are matched by name): missing 'a', "
+     "'b'; not in $D/reg_ab.evir: 'p', 'q'"},
+    {"link-task-differs", "link $D/cls_ab.evir $D/reg_ab.evir -o $D/out.evir", 1,
+     "$D/reg_ab.evir: metadata 'task' is 'regress' but $D/cls_ab.evir's is 'classify'"},
+    {"link-classes-differ", "link $D/cls_ab.evir $D/cls_yes_no.evir -o $D/out.evir", 1,
+     "$D/cls_yes_no.evir: metadata 'classes' is 'yes,no' but $D/cls_ab.evir's is 'no,yes'"},
+    {"link-outputs-differ", "link $D/reg_ab.evir $D/reg_two.evir -o $D/out.evir", 1,
+     "$D/reg_two.evir: has 2 outputs but $D/reg_ab.evir has 1"},
+    {"link-no-task", "link " + kModel + " " + kModel + " -o $D/out.evir", 1,
+     "02_binary.evir: no 'task' metadata; say whether the members classify or regress (--task)"},
+    {"link-vote-regression", "link $D/reg_ab.evir $D/reg_ab.evir --combine vote -o $D/out.evir", 1,
+     "--combine vote: the members are regressors (task 'regress'); a vote needs classifiers"},
+    {"link-weights-count", "link $D/reg_ab.evir $D/reg_ab.evir --weights 1,2,3 -o $D/out.evir", 1,
+     "--weights: 3 weights for 2 members"},
+    {"link-weights-negative", "link $D/reg_ab.evir $D/reg_ab.evir --weights 1,-1 -o $D/out.evir", 1,
+     "--weights: weight 2 is -1; weights must be finite and >= 0"},
+    {"link-weights-zero", "link $D/reg_ab.evir $D/reg_ab.evir --weights 0,0 -o $D/out.evir", 1,
+     "--weights: all weights are 0"},
+    {"link-unknown-combine", "link $D/reg_ab.evir --combine median -o $D/out.evir", 2,
+     "--combine: median not in {mean,vote}"},
+    {"link-no-members", "link -o $D/out.evir", 2, "MEMBERS is required"},
+    {"link-missing-member", "link $D/reg_ab.evir $D/absent.evir -o $D/out.evir", 1,
+     "absent.evir: cannot read: No such file or directory"},
+    {"link-unwritable", "link $D/reg_ab.evir $D/reg_ab.evir -o $D/a_file/out.evir", 1,
+     "a_file/out.evir: cannot write: Not a directory"},
 };
 
 /// `evoc train` cases (quiet: training prints its epochs otherwise): run only when this build

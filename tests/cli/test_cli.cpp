@@ -139,3 +139,48 @@ TEST_CASE("eval: R^2 for regression, accuracy for classification") {
   CHECK(bad.status == 1);
   CHECK(bad.err.find("no column named 'nope'") != std::string::npos);
 }
+
+TEST_CASE("link: an ensemble module for every engine and emitter; inspect shows the members; --validate warns") {
+  TempDir tmp;
+  auto member = [&](const char* name, const char* first, const char* second) {
+    write_file_atomic(tmp.file(name), std::string("evir 1\nmodule \"c\" inputs 1 outputs 2\nmeta \"task\" \"classify\"\n"
+                                                  "meta \"classes\" \"neg,pos\"\ninput %0 \"a\"\n%1 = neg %0\n") +
+                                          "output " + first + " \"neg\"\noutput " + second + " \"pos\"\n");
+    return tmp.file(name);
+  };
+  const std::string right = member("right.evir", "%1", "%0"), wrong = member("wrong.evir", "%0", "%1");
+  const std::string wrong2 = member("wrong2.evir", "%0", "%1");
+  write_file_atomic(tmp.file("val.csv"), "a,label\n1,1\n-1,0\n2,1\n-3,0\n");
+  const std::string ens = tmp.file("ens.evir");
+  // One right member outvoted by two wrong ones: the ensemble is worse than its best member.
+  auto r = run_evoc("link " + right + " " + wrong + " " + wrong2 + " -o " + ens + " --validate " + tmp.file("val.csv"));
+  CHECK(r.status == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("right.evir") != std::string::npos);
+  CHECK(r.err.find("warning: the ensemble (accuracy 0.0000) is worse than its best member " + right + " (1.0000)") !=
+        std::string::npos);
+  CHECK(r.err.find("shared: ") != std::string::npos);
+  auto good = run_evoc("link " + right + " " + right + " --combine vote -o " + tmp.file("good.evir") + " --validate " +
+                       tmp.file("val.csv"));
+  CHECK(good.status == 0);
+  CHECK(good.err.find("warning") == std::string::npos);
+
+  auto inspect = run_evoc("inspect " + ens);
+  CHECK(inspect.status == 0);
+  CHECK(inspect.out.find("ensemble    3 members, mean;") != std::string::npos);
+  CHECK(inspect.out.find("member 1  " + right + ": 1 ops") != std::string::npos);
+  CHECK(inspect.out.find("meta outputs = probabilities") != std::string::npos);
+  // Every engine agrees; eval reads the probabilities as probabilities.
+  auto interp = run_evoc("run " + ens + " --engine interp --by-name -i " + tmp.file("val.csv"));
+  auto jit = run_evoc("run " + ens + " --engine jit --by-name -i " + tmp.file("val.csv"));
+  CHECK(interp.status == 0);
+  CHECK(interp.out == jit.out);
+  CHECK(interp.out.rfind("neg,pos\n", 0) == 0);
+  auto eval = run_evoc("eval " + ens + " --engine jit -i " + tmp.file("val.csv"));
+  CHECK(eval.out.find("accuracy  0.0000") != std::string::npos);
+  auto eval_good = run_evoc("eval " + tmp.file("good.evir") + " -i " + tmp.file("val.csv"));
+  CHECK(eval_good.out.find("accuracy  1.0000") != std::string::npos);
+  CHECK(run_evoc("opt " + ens + " -O3 -o " + tmp.file("opt.evir")).status == 0);
+  for (const char* emit : {"header", "c", "obj"})
+    CHECK(run_evoc("compile " + ens + " --emit=" + emit + " -o " + tmp.file(std::string("ens.") + emit)).status == 0);
+}

@@ -8,7 +8,9 @@
 #include "codegen/jit.h"
 #include "ir/error.h"
 #include "ir/parser.h"
+#include "passes/link.h"
 #include "tests/codegen/kernel_check.h"
+#include "tests/passes/differential.h"
 
 namespace evoc {
 namespace {
@@ -60,6 +62,15 @@ void check_module(const ir::Module& m, const CodegenOptions& options, const test
 TEST_CASE("JIT equals the interpreter bit for bit on 1000 random modules at -O0 and -O2 (the default)") {
   for (uint64_t seed = 1; seed <= 1000; ++seed) {
     const ir::Module m = ir::random_module(seed, shape(seed));
+    const test::Reference ref = test::reference(m, 1000, seed);
+    for (int level : {0, 2}) check_module(m, at(level), ref, seed);
+  }
+}
+
+TEST_CASE("JIT equals the interpreter bit for bit on linked ensembles (random members, random links)") {
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const test::RandomEnsemble e = test::random_ensemble(seed);
+    const ir::Module m = passes::link_modules(e.members, e.options);
     const test::Reference ref = test::reference(m, 1000, seed);
     for (int level : {0, 2}) check_module(m, at(level), ref, seed);
   }

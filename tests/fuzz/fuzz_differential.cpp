@@ -6,6 +6,10 @@
 // original or of the optimised module. Batches use strided rows; output padding must stay
 // untouched, and the JIT's buffers end at a guard page so an overrun faults.
 //
+// With flag bit 3 set, the case's module is also linked with random members into a random
+// ensemble (passes/link.h: mean or vote, regression or classification, sometimes weighted), and
+// the linked module, an ordinary module, goes through the same checks.
+//
 // A mismatch is reduced with the optimiser tests' shrinker to the smallest subgraph that still
 // fails, printed as IR, and aborts (libFuzzer then saves the input as a crash).
 #include <sys/mman.h>
@@ -28,6 +32,7 @@
 #include "ir/printer.h"
 #include "ir/verifier.h"
 #include "module_from_bytes.h"
+#include "passes/link.h"
 #include "passes/pass_manager.h"
 #include "tests/passes/differential.h"
 #ifdef EVOC_FUZZ_JIT
@@ -158,13 +163,30 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     const std::string text = ir::print_module(c.module);
     FUZZ_CHECK(ir::parse_module(text) == c.module, "parse(print(m)) != m for\n" << text);
   }
-  check_engine("passes::optimize(O2)", c, optimiser_engine);
+  std::vector<fuzz::Case> cases = {c};
+  if (c.flags & 8) {
+    const test::RandomEnsemble e = test::random_ensemble(size * 0x9e3779b97f4a7c15ull + c.flags, &c.module);
+    fuzz::Case linked = c;
+    try {
+      linked.module = passes::link_modules(e.members, e.options);
+    } catch (const std::exception& error) {
+      FUZZ_FAIL("link_modules refused members that agree: " << error.what() << "\n--- first member ---\n"
+                                                            << ir::print_module(c.module));
+    }
+    cases.push_back(std::move(linked));
+  }
+  for (const fuzz::Case& each : cases) {
+    const char* what = &each == &cases.front() ? "" : " (linked ensemble)";
+    check_engine((std::string("passes::optimize(O2)") + what).c_str(), each, optimiser_engine);
 #ifdef EVOC_FUZZ_JIT
-  static constexpr int kWidths[] = {0, 1, 4, 16};
-  const bool optimise_first = c.flags & 1;
-  const int width = kWidths[(c.flags >> 1) % 4];
-  check_engine(optimise_first ? "the -O2 JIT kernel of the O2 module" : "the -O2 JIT kernel", c,
-               [&](const ir::Module& m, const fuzz::Case& cc, float* y) { jit_engine(m, cc, y, optimise_first, width); });
+    static constexpr int kWidths[] = {0, 1, 4, 16};
+    const bool optimise_first = c.flags & 1;
+    const int width = kWidths[(c.flags >> 1) % 4];
+    check_engine(((optimise_first ? "the -O2 JIT kernel of the O2 module" : "the -O2 JIT kernel") + std::string(what)).c_str(),
+                 each, [&](const ir::Module& m, const fuzz::Case& cc, float* y) {
+                   jit_engine(m, cc, y, optimise_first, width);
+                 });
 #endif
+  }
   return 0;
 }

@@ -160,4 +160,81 @@ std::string describe_failure(const ir::Module& original, const std::vector<float
                      original.values.size(), ir::print_module(small), ir::print_module(optimised));
 }
 
+namespace {
+
+// `m` with affine(x_i; a_i, b_i) inserted for every input (a_i, b_i from `seed`) and read instead
+// of the input everywhere.
+ir::Module with_standardisation(const ir::Module& m, uint64_t seed) {
+  ir::Rng rng(seed);
+  ir::Module out = ir::make_module(m.name, m.n_in(), m.input_names);
+  out.metadata = m.metadata;
+  std::vector<ir::ValueId> remap(m.values.size());
+  for (std::size_t i = 0; i < m.n_in(); ++i)
+    remap[i] = ir::add_affine(out, static_cast<ir::ValueId>(i), rng.uniform(0.25f, 2.0f), rng.uniform(-1.0f, 1.0f));
+  for (std::size_t id = m.n_in(); id < m.values.size(); ++id) {
+    ir::Value v = m.values[id];
+    for (ir::ValueId& a : v.args) a = remap[a];
+    remap[id] = ir::add_value(out, std::move(v));
+  }
+  for (std::size_t k = 0; k < m.n_out(); ++k) ir::add_output(out, remap[m.outputs[k]], m.output_names[k]);
+  return out;
+}
+
+// `m` with its inputs in another order (the same function of the same names).
+ir::Module permute_inputs(ir::Module m, ir::Rng& rng) {
+  const std::size_t n = m.n_in();
+  std::vector<ir::ValueId> perm(n);  // new position of old input i
+  for (std::size_t i = 0; i < n; ++i) perm[i] = static_cast<ir::ValueId>(i);
+  for (std::size_t i = n; i > 1; --i) std::swap(perm[i - 1], perm[rng.below(i)]);
+  std::vector<std::string> names(n);
+  for (std::size_t i = 0; i < n; ++i) names[perm[i]] = m.input_names[i];
+  m.input_names = names;
+  for (ir::Value& v : m.values)
+    for (ir::ValueId& a : v.args)
+      if (a < n) a = perm[a];
+  return m;
+}
+
+}  // namespace
+
+RandomEnsemble random_ensemble(uint64_t seed, const ir::Module* first) {
+  ir::Rng rng(seed * 0x9e3779b97f4a7c15ull + 17);
+  RandomEnsemble e;
+  const bool classify = rng.chance(0.6f);
+  e.options.task = classify ? "classify" : "regress";
+  e.options.combine = classify && rng.chance(0.5f) ? passes::Combine::Vote : passes::Combine::Mean;
+  const bool task_in_metadata = rng.chance(0.5f);
+  ir::RandomModuleOptions shape;
+  shape.n_in = first ? static_cast<uint32_t>(first->n_in()) : 1 + static_cast<uint32_t>(rng.below(5));
+  shape.n_out = first ? static_cast<uint32_t>(first->n_out()) : 1 + static_cast<uint32_t>(rng.below(3));
+  const std::size_t count = (first ? 1 : 2) + rng.below(3);
+  const uint64_t standardisation = rng.next();
+  if (first) e.members.push_back({*first, "member_1"});
+  while (e.members.size() < count) {
+    shape.n_values = 4 + static_cast<uint32_t>(rng.below(30));
+    shape.special_chance = rng.chance(0.3f) ? 0.2f : 0.02f;
+    ir::Module m = with_standardisation(ir::random_module(rng.next(), shape), standardisation);
+    if (first) {
+      m.input_names = first->input_names;
+      m.output_names = first->output_names;
+    }
+    if (rng.chance(0.5f)) m = permute_inputs(std::move(m), rng);
+    if (!classify && m.n_out() > 1 && rng.chance(0.5f)) {  // outputs in another order, same names
+      std::swap(m.outputs.front(), m.outputs.back());
+      std::swap(m.output_names.front(), m.output_names.back());
+    }
+    e.members.push_back({std::move(m), "member_" + std::to_string(e.members.size() + 1)});
+  }
+  if (task_in_metadata) {
+    for (passes::LinkMember& member : e.members) member.module.set_meta("task", e.options.task);
+    e.options.task.clear();
+  }
+  if (rng.chance(0.3f)) {
+    static constexpr float kWeights[] = {0.0f, 0.5f, 1.0f, 2.0f, 3.0f};
+    for (std::size_t i = 0; i < e.members.size(); ++i) e.options.weights.push_back(kWeights[rng.below(5)]);
+    e.options.weights[rng.below(e.members.size())] = 1.5f;  // never all zero
+  }
+  return e;
+}
+
 }  // namespace evoc::test

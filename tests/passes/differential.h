@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ir/module.h"
+#include "passes/link.h"
 #include "passes/pass.h"
 
 namespace evoc::test {
@@ -56,5 +57,17 @@ ir::Module shrink(ir::Module m, const std::function<bool(const ir::Module&)>& st
 /// A report of a failing `check` on `original`: the shrunk module before and after the
 /// pipeline, the row, and the expected and actual values.
 std::string describe_failure(const ir::Module& original, const std::vector<float>& rows, const Check& check);
+
+/// A random ensemble for the linker's tests: members on the inputs of the first, each reading
+/// them through one shared standardisation (identical affines, which linking computes once),
+/// some with their inputs (and a regressor's outputs) in another order, and random link options
+/// (task, combination, sometimes weights).
+struct RandomEnsemble {
+  std::vector<passes::LinkMember> members;
+  passes::LinkOptions options;
+};
+/// The ensemble of `seed`: `first` (if given) is member 1 and fixes inputs and outputs; the
+/// other members are random modules. Members carry the task as metadata or leave it to the options.
+RandomEnsemble random_ensemble(uint64_t seed, const ir::Module* first = nullptr);
 
 }  // namespace evoc::test

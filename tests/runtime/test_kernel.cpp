@@ -154,6 +154,29 @@ TEST_CASE("classifier outputs need a classifier; one logit means two classes") {
   CHECK_THROWS_WITH_AS(Kernel::compile(m, options), doctest::Contains("names 3 classes"), Error);
 }
 
+TEST_CASE("a module whose outputs are probabilities (an ensemble) is not transformed again") {
+  // Three probabilities (as passes/link.h writes them), and one probability of class 1.
+  ir::Module m = ir::make_module("probabilities", 3);
+  for (ir::ValueId i = 0; i < 3; ++i) ir::add_output(m, ir::add_affine(m, i, 1.0f, 0.0f), "p" + std::to_string(i));
+  m.set_meta("task", "classify");
+  m.set_meta("outputs", "probabilities");
+  KernelOptions options = no_cache();
+  options.output = Output::Probabilities;
+  const std::vector<float> x = {0.25f, 0.5f, 0.25f, 0.7f, 0.1f, 0.2f};
+  CHECK(Kernel::compile(m, options).run(x) == x);
+  options.output = Output::Argmax;
+  CHECK(Kernel::compile(m, options).run(x) == std::vector<float>{1.0f, 0.0f});
+  ir::Module binary = ir::make_module("binary", 1);
+  ir::add_output(binary, ir::add_affine(binary, 0, 1.0f, 0.0f), "p");
+  binary.set_meta("outputs", "probabilities");
+  options.output = Output::Probabilities;
+  CHECK(Kernel::compile(binary, options).run(std::vector<float>{0.25f, 0.75f}) ==
+        std::vector<float>{0.75f, 0.25f, 0.25f, 0.75f});
+  options.output = Output::Argmax;  // class 1 above 0.5, not above 0
+  CHECK(Kernel::compile(binary, options).run(std::vector<float>{0.25f, 0.5f, 0.75f}) ==
+        std::vector<float>{0.0f, 0.0f, 1.0f});
+}
+
 TEST_CASE("run checks its arguments") {
   const Kernel k = Kernel::compile(wine(), no_cache());
   std::vector<float> x(8), y(6);
