@@ -14,6 +14,8 @@
 #include <llvm/Analysis/CGSCCPassManager.h>
 #include <llvm/Analysis/LoopAnalysisManager.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/PassManager.h>
 #include <llvm/IR/PassTimingInfo.h>
 #include <llvm/IR/Verifier.h>
@@ -22,6 +24,7 @@
 #include <llvm/Passes/StandardInstrumentations.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include "codegen/aot.h"
 #include "codegen/lower.h"
 #include "codegen/target.h"
 #include "ir/error.h"
@@ -81,6 +84,9 @@ LlvmKernel build_llvm_kernel(const ir::Module& m, const CodegenOptions& options)
   lower_kernel(m, *k.module,
                {.symbol = k.symbol, .width = k.width, .fast_math = options.fast_math,
                 .native_floor = has_native_floor(*k.machine), .tile_loops = options.opt_level == 0});
+  llvm::Type* i64 = llvm::Type::getInt64Ty(*k.context);
+  new llvm::GlobalVariable(*k.module, i64, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
+                           llvm::ConstantInt::get(i64, ir::content_hash(m)), content_hash_symbol(k.symbol));
   for (llvm::Function& fn : *k.module) {
     fn.addFnAttr("target-cpu", k.machine->getTargetCPU());
     if (!k.machine->getTargetFeatureString().empty())
