@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <future>
@@ -14,8 +12,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -241,10 +237,10 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
   std::optional<KernelCache> cache;
   if (!dir.empty()) {
+    // A directory that cannot be written is still read: its hits are served, and kernels it
+    // lacks are compiled and run without being stored (store_and_load warns once).
     try {
       cache.emplace(dir);
-      if (::access(dir.c_str(), W_OK | X_OK) != 0)
-        throw Error(dir + ": cannot write to the kernel cache directory: " + std::strerror(errno));
     } catch (const Error& e) {
       warn_cache_unusable(e.what());
       cache.reset();
