@@ -30,9 +30,12 @@
 // vector per input from the tile, stores one vector per output into a second tile, and copies
 // the rows that exist out of it with two more loops; there is no scalar copy. The loops are a
 // few dozen instructions whatever the number of columns, where the transposes grow with it.
+// Huge kernels (kHugeColumns, kHugeOps) take this shape at every level, with each output stored
+// into its tile as soon as it is computed, so that compile time stays about linear in their size.
 #include "codegen/lower.h"
 
 #include <algorithm>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -94,7 +97,15 @@ constexpr unsigned kScalarRowsMax = 4;
 constexpr std::size_t kScalarCopyMaxOps = 400;
 
 /// Largest stack tile (bytes) of the tile_loops shape; wider modules use the transposes.
-constexpr std::size_t kMaxTileBytes = 256 * 1024;
+constexpr std::size_t kMaxTileBytes = 1024 * 1024;
+
+/// Kernels with this many inputs or outputs, or this many live ops, move rows through stack tiles
+/// at every level, and store each output into its tile as soon as it is computed. The transposes
+/// of the other shape keep every output live until the end of the step, and the back end's
+/// register allocator and schedulers take time that grows with the square of that (1,000
+/// outputs: 10 s; 2,000: 35 s); through the tile, each output dies where it is computed.
+constexpr std::size_t kHugeColumns = 256;
+constexpr std::size_t kHugeOps = 8192;
 
 class KernelLowering {
  public:
@@ -119,11 +130,14 @@ class KernelLowering {
   unsigned scalar_rows() const {
     return o_.width > 1 && !tiles() && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
   }
-  /// Whether steps move rows through stack tiles (LowerOptions::tile_loops).
+  /// Whether steps move rows through stack tiles: LowerOptions::tile_loops, or a huge kernel
+  /// (see kHugeColumns), when the tiles fit kMaxTileBytes.
   bool tiles() const {
     const std::size_t columns = std::max(m_.n_in(), m_.outputs.size());
-    return o_.tile_loops && o_.width > 1 && columns * o_.width * sizeof(float) <= kMaxTileBytes;
+    return (o_.tile_loops || huge()) && o_.width > 1 && columns * o_.width * sizeof(float) <= kMaxTileBytes;
   }
+  /// A kernel whose transposes or graph are too large for the back end's superlinear passes.
+  bool huge() const { return std::max(m_.n_in(), m_.outputs.size()) >= kHugeColumns || live_ops_ >= kHugeOps; }
   /// The tile_loops step: rows to a stack tile, the graph, the outputs back to rows.
   void emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
   /// Emits `for (i = 0; i < count; ++i) body(i)` for a count known to be at least 1, and leaves
@@ -134,7 +148,10 @@ class KernelLowering {
   llvm::AllocaInst* tile(std::size_t n, const char* name);
   /// Lowers every live value over `width` lanes, with input i equal to `inputs[i]`; returns
   /// the output values.
-  std::vector<llvm::Value*> emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs);
+  /// If `store_output` is set, it is called with (output index, value) as soon as each output
+  /// value is computed, and the returned vector is empty.
+  std::vector<llvm::Value*> emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs,
+                                       const std::function<void(std::size_t, llvm::Value*)>& store_output = {});
   /// Emits one W-lane step over rows r .. r + W - 1 (those past n repeat the last one) and
   /// branches to `next` if all W rows exist, else to `exit`.
   void emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
@@ -426,11 +443,10 @@ void KernelLowering::emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBloc
       const auto [p, align] = slot(tile_in_, c);
       columns[c] = b_.CreateAlignedLoad(vec, p, align);
     }
-  const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
-  for (std::size_t o = 0; o < n_out; ++o) {
+  emit_graph(width, columns, [&](std::size_t o, llvm::Value* v) {
     const auto [p, align] = slot(tile_out_, o);
-    b_.CreateAlignedStore(outputs[o], p, align);
-  }
+    b_.CreateAlignedStore(v, p, align);
+  });
   // y[r + j][o] = tile.out[o * W + j] for the rows that exist
   if (n_out > 0) {
     emit_loop(rows, "out.row", [&](llvm::Value* j) {
@@ -475,10 +491,15 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
 // partial sums of a wide dot (the head) then overlap with the rest of the graph, the sums of
 // several heads over the same operands advance side by side (iris, 3 heads of 32 terms: 4.85 ->
 // 4.3 ns/row), and operands can die early instead of all being live at once.
-std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs) {
+std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs,
+                                                     const std::function<void(std::size_t, llvm::Value*)>& store_output) {
   LlvmArith a(b_, width, o_.native_floor);
   const std::size_t n_values = m_.values.size();
   std::vector<llvm::Value*> value(n_values, nullptr);
+  // outputs_of[v]: the outputs that read value v (for store_output).
+  std::vector<std::vector<std::size_t>> outputs_of(store_output ? n_values : 0);
+  if (store_output)
+    for (std::size_t o = 0; o < m_.outputs.size(); ++o) outputs_of[m_.outputs[o]].push_back(o);
   // Per dot: its running sums; waiting[v]: dots whose next term reads value v.
   std::vector<ir::scalar::DotSum<LlvmArith>> sum(n_values);
   std::vector<std::vector<ir::ValueId>> waiting(n_values);
@@ -515,8 +536,11 @@ std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::
     }
     std::vector<ir::ValueId> ready = std::move(waiting[id]);
     for (ir::ValueId d : ready) advance(d);
+    if (store_output)
+      for (std::size_t o : outputs_of[id]) store_output(o, value[id]);
   }
   std::vector<llvm::Value*> outputs;
+  if (store_output) return outputs;
   for (ir::ValueId out : m_.outputs) outputs.push_back(value[out]);
   return outputs;
 }

@@ -46,8 +46,7 @@ Module random_module(uint64_t seed, const RandomModuleOptions& options = {});
 /// (NaN, +-Inf, +-0, subnormal, huge magnitudes) when `specials` is set.
 std::vector<float> random_rows(uint64_t seed, std::size_t n, std::size_t n_in, bool specials = true);
 
-/// True if a and b have the same 32 bits, or are both NaN: the promise of "bit for bit" (README),
-/// under which the sign and payload of a NaN are unspecified.
+/// True if a and b are the same float, or both NaN (NaN payloads are not compared).
 bool same_float(float a, float b);
 
 }  // namespace evoc::ir
