@@ -19,6 +19,7 @@
 #include "ir/interpreter.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
+#include "ir/random_module.h"
 #include "cli_runner.h"
 #include "runtime/evoc.h"
 #include "tests/runtime/elf_symbol.h"
