@@ -18,6 +18,7 @@
 #include "ir/random_module.h"
 #include "runtime/kernel.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/sha256.h"
 #include "tests/runtime/elf_symbol.h"
 #include "tests/runtime/test_util.h"
 
@@ -48,6 +49,20 @@ std::vector<std::string> entries_of(const std::string& dir) {
 }
 
 std::vector<std::string> entries(const test::TempDir& dir) { return entries_of(dir.str()); }
+
+TEST_CASE("SHA-256 gives the FIPS 180-4 test vectors, whole or in pieces") {
+  CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  const std::string two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+  CHECK(sha256_hex(two_blocks) == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  const std::string million(1000000, 'a');
+  CHECK(sha256_hex(million) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+  Sha256 pieces;
+  for (std::size_t at = 0; at < million.size(); at += 997) pieces.update(std::string_view(million).substr(at, 997));
+  const auto digest = pieces.digest();
+  CHECK(digest[0] == 0xcd);
+  CHECK(digest[31] == 0xd0);
+}
 
 TEST_CASE("a second compile of the same model is a cache hit") {
   test::TempDir dir;
