@@ -35,11 +35,15 @@
 #include "codegen/lower.h"
 
 #include <algorithm>
+#include <bit>
+#include <unordered_map>
 #include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
 
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/TargetParser/Triple.h>
@@ -173,6 +177,34 @@ class KernelLowering {
     }
     return std::nullopt;
   }
+  /// Constant `v` over `width` lanes, loaded from the kernel's table of constants (huge kernels:
+  /// the back end keeps its constant pool in a list it searches for every new constant, which
+  /// took a share of compile time that grew with the square of the number of weights).
+  llvm::Value* table_constant(float v, unsigned width) {
+    llvm::Type* f32 = b_.getFloatTy();
+    if (!table_)
+      table_ = new llvm::GlobalVariable(out_, f32, true, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                        o_.symbol + ".constants.placeholder");
+    const uint32_t bits = std::bit_cast<uint32_t>(v);
+    auto [it, added] = table_index_.try_emplace(bits, table_values_.size());
+    if (added) table_values_.push_back(v);
+    llvm::LoadInst* load =
+        b_.CreateAlignedLoad(f32, b_.CreateConstInBoundsGEP1_64(f32, table_, it->second), llvm::Align(4));
+    load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(b_.getContext(), {}));
+    return b_.CreateVectorSplat(width, load);
+  }
+  /// Gives the table of constants its contents (once the kernel is lowered).
+  void finish_table() {
+    if (!table_) return;
+    auto* type = llvm::ArrayType::get(b_.getFloatTy(), table_values_.size());
+    auto* table = new llvm::GlobalVariable(out_, type, true, llvm::GlobalValue::PrivateLinkage,
+                                           llvm::ConstantDataArray::get(b_.getContext(), table_values_),
+                                           o_.symbol + ".constants");
+    table->setAlignment(llvm::Align(64));
+    table_->replaceAllUsesWith(table);
+    table_->eraseFromParent();
+    table_ = nullptr;
+  }
   /// `op` applied to `x` (of `width` lanes), inline or through the op's helper function.
   llvm::Value* emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x);
   /// The helper function computing `op` over `width` lanes (created on first use).
@@ -197,6 +229,9 @@ class KernelLowering {
   llvm::Function* vector_helpers_[ir::kNumOps] = {};
   llvm::AllocaInst* tile_in_ = nullptr;   ///< n_in x W floats, column-major (tile_loops)
   llvm::AllocaInst* tile_out_ = nullptr;  ///< n_out x W floats, column-major (tile_loops)
+  llvm::GlobalVariable* table_ = nullptr;  ///< the table of constants while lowering (huge kernels)
+  std::vector<float> table_values_;
+  std::unordered_map<uint32_t, std::size_t> table_index_;  ///< by bit pattern
 };
 
 llvm::Function* KernelLowering::declare(const std::string& name, llvm::GlobalValue::LinkageTypes linkage) {
@@ -231,6 +266,7 @@ llvm::Function* KernelLowering::run() {
   if (s == 0) {
     fn_ = kernel;
     emit_steps();
+    finish_table();
     return kernel;
   }
   // Batches of fewer than S rows run the scalar copy in the kernel itself; larger ones call
@@ -258,6 +294,7 @@ llvm::Function* KernelLowering::run() {
   b_.CreateBr(exit);
   b_.SetInsertPoint(exit);
   b_.CreateRetVoid();
+  finish_table();
   return kernel;
 }
 
@@ -494,6 +531,7 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
 std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs,
                                                      const std::function<void(std::size_t, llvm::Value*)>& store_output) {
   LlvmArith a(b_, width, o_.native_floor);
+  if (huge() && width > 1) a.set_constant_source([this, width](float v) { return table_constant(v, width); });
   const std::size_t n_values = m_.values.size();
   std::vector<llvm::Value*> value(n_values, nullptr);
   // outputs_of[v]: the outputs that read value v (for store_output).
