@@ -25,6 +25,12 @@ std::optional<EmitKind> emit_kind_from_name(std::string_view name);
 /// Every --emit name, comma separated (for help texts).
 std::string emit_kind_names();
 
+/// The symbol of the constant `uint64_t` that every object and shared object of a kernel defines
+/// beside it: ir::content_hash of its module (so that a library can be checked against a model).
+inline std::string content_hash_symbol(std::string_view kernel_symbol) {
+  return std::string(kernel_symbol) + "_content_hash";
+}
+
 /// The bytes of one artifact and the time its compilation took (zero for a header).
 struct Artifact {
   std::string data;

@@ -171,9 +171,11 @@ std::string format(const std::vector<std::string>& columns, const float* values,
   };
   for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + cell(columns[c]);
   out += '\n';
+  // Every NaN is written `nan`: the sign and payload of a NaN are unspecified (README, the IR).
+  auto number = [](float v) { return std::isnan(v) ? std::string("nan") : ir::format_float(v); };
   for (std::size_t r = 0; r < rows; ++r) {
     for (std::size_t c = 0; c < columns.size(); ++c)
-      out += (c ? "," : "") + ir::format_float(values[r * columns.size() + c]);
+      out += (c ? "," : "") + number(values[r * columns.size() + c]);
     out += '\n';
   }
   return out;

@@ -29,7 +29,8 @@ struct ReadOptions {
 Table parse(std::string_view text, std::string_view file = "<input>", const ReadOptions& options = {});
 /// Reads and parses a file.
 Table read(const std::string& path, const ReadOptions& options = {});
-/// Writes a table as CSV (header + shortest-round-trip floats).
+/// Writes a table as CSV (header + shortest-round-trip floats; every NaN, whatever its sign
+/// and payload, as `nan`).
 std::string format(const std::vector<std::string>& columns, const float* values, std::size_t rows);
 
 }  // namespace evoc::csv

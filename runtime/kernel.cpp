@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -56,8 +57,10 @@ struct Kernel::State {
   ~State() {
     if (tier_up && tier_up->thread.joinable()) tier_up->thread.join();
   }
-  /// Opens the shared object at `path` and looks the kernel up in it.
-  void load(const std::string& path);
+  /// Takes the shared object and looks the kernel up in it.
+  void load(SharedLibrary so);
+  /// Throws evoc::Error unless the loaded shared object was compiled from `m`.
+  void check_model(const ir::Module& m) const;
   /// The code run() calls: the optimised code of a tiered kernel once it is ready.
   codegen::KernelFn code() const {
     if (tier_up)
@@ -128,12 +131,23 @@ std::vector<std::string> column_names(const ir::Module& m, Output mode) {
 
 }  // namespace
 
-void Kernel::State::load(const std::string& path) {
-  const auto start = Clock::now();
-  info.path = path;
-  library.emplace(path);
+void Kernel::State::load(SharedLibrary so) {
+  info.path = so.path();
+  library.emplace(std::move(so));
   function = reinterpret_cast<codegen::KernelFn>(library->symbol(info.symbol));
-  info.load_ms = ms_since(start);
+}
+
+void Kernel::State::check_model(const ir::Module& m) const {
+  // A kernel of another model (even one of the same name and symbol) reads and writes rows of
+  // other widths.
+  const std::string hash_symbol = codegen::content_hash_symbol(info.symbol);
+  const auto* hash = static_cast<const uint64_t*>(library->find(hash_symbol));
+  if (!hash)
+    throw Error(fmt::format("{}: no symbol '{}': not a library built by 'evoc compile --emit=so'", library->path(),
+                            hash_symbol));
+  if (*hash != ir::content_hash(m))
+    throw Error(fmt::format("{}: built from another model (content hash {:016x}) than module '{}' ({:016x})",
+                            library->path(), *hash, m.name, ir::content_hash(m)));
 }
 
 void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
@@ -166,8 +180,30 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
 
 namespace {
 
+/// The cache is an optimisation: when it cannot be used (a directory that cannot be created or
+/// written, a full disk), kernels are compiled in memory, and the process says so once.
+void warn_cache_unusable(const std::string& reason) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    fmt::print(stderr, "evoc: warning: the kernel cache is not used: {} (kernels are compiled in memory)\n",
+               reason);
+  });
+}
+
+/// Stores a freshly compiled shared object in the cache (warning once if it cannot be written)
+/// and loads it from its bytes, never from the file.
+SharedLibrary store_and_load(const std::string& cache_dir, const std::string& path, const std::string& key,
+                             const std::string& so) {
+  try {
+    KernelCache(cache_dir).store(path, key, so);
+  } catch (const Error& e) {
+    warn_cache_unusable(e.what());
+  }
+  return SharedLibrary::from_bytes(so, path);
+}
+
 /// Starts the background compilation of a tiered kernel at the requested level: into the cache
-/// when `cache_path` is set (then loaded from there), else with the JIT.
+/// when `cache_path` is set, else with the JIT.
 void start_tier_up(TierUp& t, const ir::Module& m, const codegen::CodegenOptions& options,
                    const std::string& cache_dir, const std::string& cache_path) {
   std::promise<void> finished;
@@ -181,9 +217,8 @@ void start_tier_up(TierUp& t, const ir::Module& m, const codegen::CodegenOptions
         f = t.jit->function();
       } else {
         codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options);
-        KernelCache(cache_dir).store(cache_path, so.data);
         t.times = so.times;
-        t.library.emplace(cache_path);
+        t.library.emplace(store_and_load(cache_dir, cache_path, cache_key(m, options), so.data));
         f = reinterpret_cast<codegen::KernelFn>(t.library->symbol(codegen::kernel_symbol(m, options)));
       }
       t.function.store(f, std::memory_order_release);
@@ -201,7 +236,19 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   state->output_names = column_names(m, options.output);
   KernelInfo& info = state->info;
   info.symbol = codegen::kernel_symbol(m, options.codegen);
-  const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  std::optional<KernelCache> cache;
+  if (!dir.empty()) {
+    // A directory that cannot be written is still read: its hits are served, and kernels it
+    // lacks are compiled and run without being stored (store_and_load warns once).
+    try {
+      cache.emplace(dir);
+    } catch (const Error& e) {
+      warn_cache_unusable(e.what());
+      cache.reset();
+      dir.clear();
+    }
+  }
   const bool tiered = options.tiered && options.codegen.opt_level > 0;
   auto tier_up = [&](const std::string& cache_path) {
     codegen::CodegenOptions quick = options.codegen;
@@ -223,22 +270,26 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
     return finish(std::move(state), m, options);
   }
 
-  const KernelCache cache(dir);
-  const std::string path = cache.entry_path(m, options.codegen);
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
+  const std::string path = cache->entry_path(m, options.codegen);
+  const std::string key = cache_key(m, options.codegen);
+  std::string why;
+  const auto start = Clock::now();
+  if (std::optional<std::string> so = cache->load(path, key, why)) {
     try {
-      state->load(path);
+      state->load(SharedLibrary::from_bytes(*so, path));
+      state->check_model(m);
       info.source = KernelSource::CacheHit;
+      info.load_ms = ms_since(start);
       return finish(std::move(state), m, options);
     } catch (const Error&) {
       state->library.reset();  // an unusable entry (e.g. from another machine): rebuild it
     }
   }
+  // Missing, or not an entry this cache wrote (truncated, modified, another user's, writable by
+  // others): compiled again, and replaced.
   if (tiered) return tier_up(path);
   codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options.codegen);
-  cache.store(path, so.data);
-  state->load(path);
+  state->load(store_and_load(dir, path, key, so.data));
   info.source = KernelSource::CacheMiss;
   info.compile_times = so.times;
   return finish(std::move(state), m, options);
@@ -254,7 +305,10 @@ Kernel Kernel::load_library(const std::string& library_path, const ir::Module& m
   state->output_names = column_names(m, options.output);
   state->info.source = KernelSource::Library;
   state->info.symbol = codegen::kernel_symbol(m, options.codegen);
-  state->load(library_path);
+  const auto start = Clock::now();
+  state->load(SharedLibrary(library_path));
+  state->info.load_ms = ms_since(start);
+  state->check_model(m);
   return finish(std::move(state), m, options);
 }
 

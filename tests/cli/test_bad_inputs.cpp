@@ -560,8 +560,11 @@ TEST_CASE("bad inputs to the C API: status codes and messages, never a crash") {
 
 // ---- the table in docs/bad-inputs.md --------------------------------------------------------
 
+extern const std::set<std::string> kKernelRowIds;  // test_bad_kernels.cpp
+
 TEST_CASE("docs/bad-inputs.md lists exactly the ids tried here") {
   std::set<std::string> tested;
+  tested.insert(kKernelRowIds.begin(), kKernelRowIds.end());
   for (const Case& c : kCliCases) tested.insert(c.id);
   for (const Case& c : kTrainCases) tested.insert(c.id);
   tested.insert(kCapiIds.begin(), kCapiIds.end());

@@ -1,6 +1,7 @@
 // The CSV reader: header, quoting, CRLF, and errors with line numbers.
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 
 #include "ir/csv.h"
@@ -69,6 +70,12 @@ TEST_CASE("format writes a header and round-trips values") {
   CHECK(text == "p,\"q, r\"\n1.5,-0\n0.1,3e-20\n");
   auto t = csv::parse(text);
   CHECK(t.at(1, 1) == 3e-20f);
+}
+
+TEST_CASE("format writes every NaN as nan, whatever its sign and payload") {
+  const float v[] = {std::bit_cast<float>(0x7fc00000u), std::bit_cast<float>(0xffc00000u),
+                     std::bit_cast<float>(0x7f800001u), std::bit_cast<float>(0xffffffffu), -0.0f, -INFINITY};
+  CHECK(csv::format({"a", "b", "c", "d", "e", "f"}, v, 1) == "a,b,c,d,e,f\nnan,nan,nan,nan,-0,-inf\n");
 }
 
 TEST_CASE("unreadable file") {
