@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codegen/options.h"
 #include "ir/module.h"
@@ -28,6 +29,10 @@ struct Artifact {
   std::string data;
   CompileTimes times;
 };
+
+/// The words of a command line held in a variable such as CC ("ccache gcc" -> ccache, gcc), split
+/// at blanks outside single or double quotes, as a shell would (without expansions).
+std::vector<std::string> split_command(std::string_view command);
 
 /// Compiles `m` to an artifact of `kind`. Throws evoc::Error (a failing `cc` included).
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options = {});
