@@ -432,10 +432,20 @@ class Scratch {
   std::string dir() const { return tmp_.path().string(); }
   /// Names of the entries of the scratch directory (recursively), for "nothing was written".
   std::set<std::string> listing() const {
+    // By hand, looking at links without following them (the scratch holds a link loop).
     std::set<std::string> names;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(
-             tmp_.path(), std::filesystem::directory_options::skip_permission_denied))
-      names.insert(std::filesystem::relative(e.path(), tmp_.path()).string());
+    std::vector<std::filesystem::path> folders{tmp_.path()};
+    while (!folders.empty()) {
+      const std::filesystem::path folder = folders.back();
+      folders.pop_back();
+      std::error_code ec;
+      for (std::filesystem::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+        names.insert(it->path().lexically_relative(tmp_.path()).string());
+        std::error_code kind_error;
+        if (std::filesystem::symlink_status(it->path(), kind_error).type() == std::filesystem::file_type::directory)
+          folders.push_back(it->path());
+      }
+    }
     return names;
   }
 
