@@ -188,10 +188,12 @@ Table read(const std::string& path, const ReadOptions& options) {
 
 std::string format(const std::vector<std::string>& columns, const float* values, std::size_t rows) {
   std::string out;
-  // Quoted when needed, and when it starts with a UTF-8 byte order mark, which a reader strips
-  // from the start of a file (the first column's name would lose it).
+  // Quoted when needed, and when it starts with a byte order mark: a reader strips UTF-8's from
+  // the start of a file (the first column's name would lose it) and refuses UTF-16's.
   auto cell = [](const std::string& name) {
-    if (name.find_first_of(",\"\n\r") == std::string::npos && !name.starts_with("\xEF\xBB\xBF")) return name;
+    if (name.find_first_of(",\"\n\r") == std::string::npos && !name.starts_with("\xEF\xBB\xBF") &&
+        !name.starts_with("\xFF\xFE") && !name.starts_with("\xFE\xFF"))
+      return name;
     std::string q = "\"";
     for (char c : name) q += c == '"' ? std::string("\"\"") : std::string(1, c);
     return q + "\"";

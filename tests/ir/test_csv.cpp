@@ -110,3 +110,11 @@ TEST_CASE("an optional header: a first line of numbers is data") {
   CHECK(error_of("1,2\n3\n", {.header_optional = true}) ==
         "d.csv:2: error: row has 1 field, expected 2 (one per header column)");
 }
+
+TEST_CASE("a column name that starts with a UTF-16 byte order mark is quoted, so the file reads back") {
+  const std::vector<std::string> columns = {"\xFF\xFE" "a"};
+  const float v = 1;
+  const std::string text = csv::format(columns, &v, 1);
+  CHECK(text.front() == '"');
+  CHECK(csv::parse(text).columns == columns);
+}
