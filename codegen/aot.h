@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codegen/options.h"
 #include "ir/module.h"
@@ -52,6 +53,10 @@ std::string find_ptxas();
 /// Assembles PTX text for `arch` (e.g. "sm_90") with `ptxas`; returns the cubin. Throws
 /// evoc::Error when ptxas is missing or rejects the PTX (with its messages).
 std::string assemble_ptx(const std::string& ptx, const std::string& arch);
+
+/// The words of a command line held in a variable such as CC ("ccache gcc" -> ccache, gcc), split
+/// at blanks outside single or double quotes, as a shell would (without expansions).
+std::vector<std::string> split_command(std::string_view command);
 
 /// Compiles `m` to an artifact of `kind`. Throws evoc::Error (a failing `cc` included).
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options = {});

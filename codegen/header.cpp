@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "codegen/options.h"
+
 namespace evoc::codegen {
 namespace {
 
@@ -22,16 +24,6 @@ std::string c_string(std::string_view s) {
     }
   }
   return out + "\"";
-}
-
-/// A C comment-safe rendering of `s` (no "*/").
-std::string comment_text(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    out += (c == '\n' || c == '\r') ? ' ' : c;
-    if (out.size() >= 2 && out.compare(out.size() - 2, 2, "*/") == 0) out.back() = '_';
-  }
-  return out;
 }
 
 std::string upper(std::string_view s) {
@@ -53,7 +45,7 @@ std::string kernel_header(const ir::Module& m, std::string_view symbol) {
   const std::string guard = "EVOC_KERNEL_" + macro + "_H";
   std::string h;
   h += fmt::format("/* {}.h: kernel of model {} compiled by evoc. Generated; do not edit. */\n", symbol,
-                   comment_text(c_string(m.name)));
+                   c_comment_text(c_string(m.name)));
   h += fmt::format("#ifndef {0}\n#define {0}\n\n#include <stdint.h>\n\n", guard);
   h += fmt::format("#define {}_N_IN {}\n", macro, m.n_in());
   h += fmt::format("#define {}_N_OUT {}\n", macro, m.n_out());

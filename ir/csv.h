@@ -12,6 +12,7 @@ namespace evoc::csv {
 struct Table {
   std::vector<std::string> columns;
   std::vector<float> values;  ///< rows() * cols() floats, row-major
+  bool has_header = true;     ///< false: the first line was data (ReadOptions::header_optional); columns are "1", "2", ...
   std::size_t rows() const { return columns.empty() ? 0 : values.size() / columns.size(); }
   std::size_t cols() const { return columns.size(); }
   float at(std::size_t r, std::size_t c) const { return values[r * columns.size() + c]; }
@@ -22,6 +23,9 @@ struct Table {
 /// Options of the reader.
 struct ReadOptions {
   bool allow_nan = false;  ///< accept NaN / Inf cells ("nan", "inf", empty cells are never numbers)
+  /// A first line whose every field is a number is data, not a header: the table then has no
+  /// header (has_header false) and its columns are named by position, "1", "2", ...
+  bool header_optional = false;
 };
 
 /// Parses CSV text. Ragged rows, non-numeric cells, unterminated quotes, an empty file or a

@@ -9,7 +9,8 @@
  *   evoc_kernel_free(k);
  *
  * Handles are opaque. Every function returns EVOC_OK (0) or one of the error codes below and
- * never lets an exception out; after an error, evoc_last_error() describes it (per thread).
+ * never lets an exception out; after an error, evoc_last_error() describes it (per thread), and
+ * after a success it is "".
  * A kernel may be run from many threads at once; options and kernels are freed by their owner.
  */
 #ifndef EVOC_H
@@ -41,7 +42,8 @@ enum evoc_output {
 typedef struct evoc_options evoc_options; /**< how to build and run a kernel */
 typedef struct evoc_kernel evoc_kernel;   /**< a compiled model */
 
-/** The message of the last failed call on this thread ("" if none). Valid until the next call. */
+/** The message of the last call on this thread if it failed; "" after every call that returned
+ *  EVOC_OK (each call clears it, so an old failure is never reported). Valid until the next call. */
 const char* evoc_last_error(void);
 
 /** New options with defaults: -O2, all hardware threads, raw outputs, cache from EVOC_CACHE_DIR. */

@@ -16,32 +16,6 @@ namespace evoc::tools {
 
 namespace {
 
-/// The rows of `t` as a row-major n x n_in matrix of the model's inputs: by input name when
-/// `by_name`, else the first n_in columns.
-std::vector<float> gather_inputs(const ir::Module& m, const csv::Table& t, bool by_name,
-                                 const std::string& file) {
-  const std::size_t n_in = m.n_in();
-  std::vector<std::size_t> cols;
-  if (by_name) {
-    for (const auto& name : m.input_names) {
-      try {
-        cols.push_back(t.column_index(name));
-      } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", file, e.what()));
-      }
-    }
-  } else {
-    if (t.cols() < n_in)
-      throw Error(
-          fmt::format("{}: has {} columns but model '{}' takes {} inputs", file, t.cols(), m.name, n_in));
-    for (std::size_t i = 0; i < n_in; ++i) cols.push_back(i);
-  }
-  std::vector<float> x(t.rows() * n_in);
-  for (std::size_t r = 0; r < t.rows(); ++r)
-    for (std::size_t i = 0; i < n_in; ++i) x[r * n_in + i] = t.at(r, cols[i]);
-  return x;
-}
-
 /// Runs the engine over all rows; returns the outputs and the seconds it took.
 std::pair<std::vector<float>, double> run_rows(const std::string& engine_name, const ir::Module& m,
                                                const std::vector<float>& x, std::size_t n) {
@@ -54,34 +28,34 @@ std::pair<std::vector<float>, double> run_rows(const std::string& engine_name, c
   return {std::move(y), seconds};
 }
 
-bool all_inputs_named_in(const ir::Module& m, const csv::Table& t) {
-  for (const auto& name : m.input_names)
-    if (std::find(t.columns.begin(), t.columns.end(), name) == t.columns.end()) return false;
-  return true;
-}
-
 }  // namespace
 
 void register_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model on the rows of a CSV file");
   struct Options {
     std::string model, input, output, engine = default_engine();
-    bool by_name = false, allow_nan = false, timing = false;
+    bool by_name = false, by_position = false, allow_nan = false, timing = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("MODEL", o->model, "IR file (.evir)")->required();
-  cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")
+  cmd->add_option("-i,--input", o->input,
+                  "CSV whose header names the model's inputs (matched by name, other columns ignored), or "
+                  "a headerless CSV whose first n_in columns are the inputs")
       ->required();
   cmd->add_option("-o,--output", o->output, "output CSV (default stdout), written atomically");
   cmd->add_option("--engine", o->engine, "interp (reference interpreter), jit (compiled kernel) or gpu (a CUDA GPU)")
       ->check(CLI::IsMember({"interp", "jit", "gpu"}));
-  cmd->add_flag("--by-name", o->by_name, "pick the input columns by the model's input names");
+  auto* by_name = cmd->add_flag("--by-name", o->by_name,
+                                "pick the input columns by the model's input names (the default for a file "
+                                "with a header)");
+  cmd->add_flag("--by-position", o->by_position, "take the first n_in columns as the inputs, whatever their names")
+      ->excludes(by_name);
   cmd->add_flag("--allow-nan", o->allow_nan, "accept NaN/Inf cells instead of rejecting them");
   cmd->add_flag("--time", o->timing, "print rows per second to stderr");
   cmd->callback([o] {
     ir::Module m = ir::read_module(o->model);
-    csv::Table t = csv::read(o->input, {.allow_nan = o->allow_nan});
-    std::vector<float> x = gather_inputs(m, t, o->by_name, o->input);
+    csv::Table t = csv::read(o->input, {.allow_nan = o->allow_nan, .header_optional = !o->by_name});
+    std::vector<float> x = select_inputs(m, t, o->input, o->by_position, "run");
     auto [y, seconds] = run_rows(o->engine, m, x, t.rows());
     emit_output(o->output, csv::format(m.output_names, y.data(), t.rows()));
     if (o->timing)
@@ -93,6 +67,7 @@ void register_run_command(CLI::App& app) {
   struct EvalOptions {
     std::string model, input, target, engine = default_engine();
     int repeat = 1;
+    bool by_position = false;
   };
   auto e = std::make_shared<EvalOptions>();
   eval->add_option("MODEL", e->model, "IR file (.evir)")->required();
@@ -100,6 +75,7 @@ void register_run_command(CLI::App& app) {
       ->required();
   eval->add_option("--target", e->target,
                    "target column (default: the model's 'target' metadata, else the last)");
+  eval->add_flag("--by-position", e->by_position, "take the first n_in columns as the inputs, whatever their names");
   eval->add_option("--engine", e->engine, "interp, jit or gpu (a CUDA GPU)")->check(CLI::IsMember({"interp", "jit", "gpu"}));
   eval->add_option("--repeat", e->repeat, "time this many passes over the rows (best is reported)")
       ->check(CLI::Range(1, 100000));
@@ -116,7 +92,7 @@ void register_run_command(CLI::App& app) {
     } catch (const Error& err) {
       throw Error(fmt::format("{}: {}", e->input, err.what()));
     }
-    std::vector<float> x = gather_inputs(m, t, all_inputs_named_in(m, t), e->input);
+    std::vector<float> x = select_inputs(m, t, e->input, e->by_position, "eval", {target});
     const std::size_t n = t.rows(), k = m.n_out();
     auto [y, seconds] = run_rows(e->engine, m, x, n);
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
@@ -136,9 +112,11 @@ void register_run_command(CLI::App& app) {
       double mean = 0, ss_tot = 0, ss_res = 0;
       for (std::size_t r = 0; r < n; ++r) mean += t.at(r, tcol);
       mean /= n;
+      // In double: residuals of targets near 1e30 squared in float would overflow to inf.
       for (std::size_t r = 0; r < n; ++r) {
-        ss_tot += (t.at(r, tcol) - mean) * (t.at(r, tcol) - mean);
-        ss_res += (t.at(r, tcol) - y[r * k]) * (t.at(r, tcol) - y[r * k]);
+        const double target_value = t.at(r, tcol), residual = target_value - static_cast<double>(y[r * k]);
+        ss_tot += (target_value - mean) * (target_value - mean);
+        ss_res += residual * residual;
       }
       fmt::print("r2        {:.4f}  (rmse {:.4g}, {} rows)\n", ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0,
                  std::sqrt(ss_res / n), n);

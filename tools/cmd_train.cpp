@@ -84,12 +84,7 @@ void trim_history(const std::string& history, const std::string& resume_dir) {
 
 /// Fails early, before any training, if `path` cannot be written (the same message as the
 /// final write would give).
-void check_writable(const std::string& path) {
-  std::filesystem::path dir = std::filesystem::path(path).parent_path();
-  if (dir.empty()) dir = ".";
-  if (access((dir / ".").c_str(), W_OK) != 0)
-    throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
-}
+void check_writable(const std::string& path) { check_output_writable(path); }
 
 /// Writes the held-out test rows (raw features, then the target) as CSV, so that a compiled
 /// model can be scored on exactly the rows the trainer's test metric used.
@@ -172,6 +167,7 @@ void run_train(TrainArgs& args) {
                              {"mutation", r.mutation}, {"accepted", r.accepted}, {"reverted", r.reverted},
                              {"seconds", r.seconds}};
       *history << line.dump() << '\n' << std::flush;
+      if (!*history) throw Error(fmt::format("{}: cannot write: {}", args.history, std::strerror(errno)));
     }
   };
 
