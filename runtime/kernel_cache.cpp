@@ -9,6 +9,7 @@
 
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/hash.h"
 
 #ifndef EVOC_VERSION
 #error "EVOC_VERSION must be defined by the build"
@@ -46,12 +47,6 @@ std::string host_cpu_fingerprint() {
   return fingerprint;
 }
 
-uint64_t fnv1a(std::string_view text, uint64_t seed) {
-  uint64_t h = seed;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
-
 }  // namespace
 
 std::string resolve_cache_dir(const std::string& dir) {
@@ -81,7 +76,7 @@ KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
 std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const {
   const std::string key = cache_key(m, options);
   const std::string name =
-      fmt::format("{:016x}{:016x}.so", fnv1a(key, 0xcbf29ce484222325ull), fnv1a(key, 0x84222325cbf29ce4ull));
+      fmt::format("{:016x}{:016x}.so", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull));
   return (std::filesystem::path(dir_) / name).string();
 }
 
