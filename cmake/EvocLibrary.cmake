@@ -49,7 +49,7 @@ install(TARGETS evoc EXPORT evocTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BIND
 set(EVOC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/evoc)
 install(EXPORT evocTargets NAMESPACE evoc:: DESTINATION ${EVOC_CMAKE_DIR})
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/evocConfig.cmake.in
-  ${PROJECT_BINARY_DIR}/evocConfig.cmake INSTALL_DESTINATION ${EVOC_CMAKE_DIR})
+  ${PROJECT_BINARY_DIR}/evocConfig.cmake INSTALL_DESTINATION ${EVOC_CMAKE_DIR} PATH_VARS CMAKE_INSTALL_INCLUDEDIR)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/evocConfigVersion.cmake
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/evocConfig.cmake ${PROJECT_BINARY_DIR}/evocConfigVersion.cmake

@@ -18,7 +18,7 @@ from ._evoc import Error, Kernel, __version__, compile  # noqa: F401
 __all__ = ["Error", "Kernel", "compile", "train", "EvolvedClassifier", "EvolvedRegressor", "__version__"]
 
 
-def _trainer():
+def _load_trainer():
     from . import _trainer as trainer  # loads LibTorch
 
     return trainer
@@ -32,7 +32,7 @@ def train(data, y=None, *, target="", feature_names=None, target_name="y", name=
     names with '_' for '-': epochs, lr, batch, max_ops, layers, width, ops ("add,mul"), seed,
     task ("classify", "regress", "auto"), threads, ... (evoc._trainer.option_names()).
     """
-    trainer = _trainer()
+    trainer = _load_trainer()
     if isinstance(data, str):
         if y is not None:
             raise TypeError("train: give either a CSV path or arrays (X, y), not both")

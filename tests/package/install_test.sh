@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# install_test.sh BUILD_DIR MODEL INPUT.csv: installs the build into a temporary prefix, then from
+# install_test.sh BUILD_DIR MODEL INPUT.csv [PYTHON]: installs the build into a temporary prefix, then from
 # a project outside the source tree (in the same temporary directory):
 #   1. CMake: find_package(evoc) + evoc::runtime; the C API and the C++ API JIT-compile MODEL and
 #      score INPUT bit for bit as `evoc run` does; evoc_add_kernel builds the AOT kernel, same bits;
 #   2. pkg-config + a plain `cc` line, the C API again;
-#   3. ldd: the programs load libevoc and no LibTorch.
+#   3. ldd: the programs load libevoc and no LibTorch;
+#   4. with PYTHON (and NumPy): the installed Python module, from its site directory, scores the
+#      rows as `evoc run` does.
 set -euo pipefail
-build=$1 model=$2 input=$3
+build=$1 model=$2 input=$3 python=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/evoc-install-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -52,4 +54,19 @@ for program in "$tmp"/app-build/check_c "$tmp"/app-build/check_cpp "$tmp"/check_
 done
 if ldd "$tmp"/app-build/check_aot | grep -Eq 'libevoc|libLLVM'; then fail "the AOT program loads evoc or LLVM"; fi
 echo "ldd: libevoc from the prefix, no LibTorch; the AOT program needs neither"
+
+site=$(ls -d "$prefix"/lib/python3*/site-packages 2>/dev/null | head -n1 || true)
+if [[ -n $python && -d $site/evoc ]] && "$python" -c "import numpy" 2>/dev/null; then
+  step "the installed Python module ($site)"
+  PYTHONPATH=$site "$python" - "$model" "$input" "$tmp/expected.csv" "$prefix" <<'PY' || fail "installed Python module"
+import sys, numpy as np, evoc
+model, inp, expected, prefix = sys.argv[1:]
+assert evoc.__file__.startswith(prefix), evoc.__file__
+x = np.loadtxt(inp, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+want = np.array([[np.float32(float(c)) for c in l.split(",")] for l in open(expected).read().split()[1:]])
+got = evoc.Kernel(model, use_cache=False).run(x)
+assert np.array_equal(got.view(np.uint32), want.astype(np.float32).view(np.uint32)), "bits differ"
+print(f"Python ({evoc.__file__}): {len(x)} rows match evoc run")
+PY
+fi
 echo "PASS"

@@ -121,7 +121,7 @@ check(isinstance(so, bytes) and so[:4] == b"\x7fELF", "evoc.compile(emit='so') r
 # --- training ------------------------------------------------------------------------------
 if HAVE_TRAINER and DATA:
     iris = os.path.join(DATA, "iris.csv")
-    small = dict(epochs=3, max_ops=4, pool=4, batch=32)
+    small = dict(epochs=3, max_ops=4, pool=4, batch=32, lr=0.05)
     text, summary = evoc.train(iris, **small)
     check(text.startswith("evir") and summary["metric"] == "accuracy" and summary["epochs"] == 3,
           f"evoc.train on a CSV: {summary['metric']} {summary['test_metric']:.3f}")
@@ -140,7 +140,7 @@ if HAVE_TRAINER and DATA:
     clf = evoc.EvolvedClassifier(**small)
     check(clone(clf).get_params()["epochs"] == 3, "get_params/clone")
     scores = cross_val_score(clf, X, y, cv=3)
-    check(len(scores) == 3 and scores.mean() > 0.5, f"EvolvedClassifier in cross_val_score: {np.round(scores, 3)}")
+    check(len(scores) == 3 and scores.mean() > 0.6, f"EvolvedClassifier in cross_val_score: {np.round(scores, 3)}")
     clf.fit(X, y)
     proba = clf.predict_proba(X)
     check(proba.shape == (len(X), 3) and np.allclose(proba.sum(axis=1), 1.0, atol=1e-5),
