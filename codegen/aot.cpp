@@ -3,9 +3,6 @@
 // caller writes every output the same (atomic) way.
 #include "codegen/aot.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -19,6 +16,7 @@
 #include "codegen/pipeline.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/process.h"
 
 namespace evoc::codegen {
 namespace {
@@ -33,86 +31,13 @@ constexpr std::array<std::pair<std::string_view, EmitKind>, 7> kEmitKinds{{
     {"cubin", EmitKind::Cubin},
 }};
 
-/// Runs `argv` (searching PATH); returns its exit status and what it wrote to stdout and
-/// stderr, read through a pipe (not a file: with a full temporary directory the reason would
-/// be lost with the file).
-std::pair<int, std::string> run_process(const std::vector<std::string>& argv) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw Error(std::string("cannot create a pipe: ") + std::strerror(errno));
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
-  pid_t pid = 0;
-  const int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(pipe_fds[1]);
-  if (error != 0) {
-    ::close(pipe_fds[0]);
-    throw Error("cannot run '" + argv[0] + "': " + std::strerror(error));
-  }
-  std::string output;
-  char buf[4096];
-  for (;;) {
-    const ssize_t got = ::read(pipe_fds[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    if (output.size() < (std::size_t{1} << 16)) output.append(buf, static_cast<std::size_t>(got));
-  }
-  ::close(pipe_fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw Error("cannot wait for '" + argv[0] + "'");
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
-}
-
-}  // namespace
-
-std::vector<std::string> split_command(std::string_view command) {
-  std::vector<std::string> words;
-  std::string word;
-  bool in_word = false;
-  char quote = 0;
-  for (std::size_t i = 0; i < command.size(); ++i) {
-    const char c = command[i];
-    if (quote) {
-      if (c == quote) quote = 0;
-      else if (c == '\\' && quote == '"' && i + 1 < command.size()) word += command[++i];
-      else word += c;
-    } else if (c == '\'' || c == '"') {
-      quote = c;
-      in_word = true;
-    } else if (c == '\\' && i + 1 < command.size()) {
-      word += command[++i];
-      in_word = true;
-    } else if (c == ' ' || c == '\t' || c == '\n') {
-      if (in_word) words.push_back(std::move(word));
-      word.clear();
-      in_word = false;
-    } else {
-      word += c;
-      in_word = true;
-    }
-  }
-  if (quote) throw Error("unterminated quote in CC='" + std::string(command) + "'");
-  if (in_word) words.push_back(std::move(word));
-  return words;
-}
-
-namespace {
-
 std::string link_shared_object(const std::string& object, const std::string& triple) {
   TempDir dir;
   const auto obj = dir.path() / "kernel.o", so = dir.path() / "kernel.so";
   write_file_atomic(obj.string(), object);
   // CC may hold a command with arguments ("ccache gcc", "gcc -m64"), as make and CMake allow.
-  const char* cc = std::getenv("CC");
-  std::vector<std::string> argv = split_command(cc ? cc : "");
-  if (argv.empty()) argv = {"cc"};
-  const std::string shown = cc && *cc ? std::string(cc) : "cc";
+  std::vector<std::string> argv = c_compiler();
+  const std::string shown = command_line(argv);
   for (const std::string& a : {std::string("-shared"), std::string("-o"), so.string(), obj.string()}) argv.push_back(a);
   const auto [status, output] = run_process(argv);
   if (status != 0)

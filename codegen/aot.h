@@ -54,9 +54,6 @@ std::string find_ptxas();
 /// evoc::Error when ptxas is missing or rejects the PTX (with its messages).
 std::string assemble_ptx(const std::string& ptx, const std::string& arch);
 
-/// The words of a command line held in a variable such as CC ("ccache gcc" -> ccache, gcc), split
-/// at blanks outside single or double quotes, as a shell would (without expansions).
-std::vector<std::string> split_command(std::string_view command);
 
 /// Compiles `m` to an artifact of `kind`. Throws evoc::Error (a failing `cc` included).
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options = {});

@@ -15,6 +15,7 @@
 
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/hash.h"
 #include "runtime/sha256.h"
 
 #ifndef EVOC_VERSION
@@ -51,12 +52,6 @@ std::string host_cpu_fingerprint() {
     return out;
   }();
   return fingerprint;
-}
-
-uint64_t fnv1a(std::string_view text, uint64_t seed) {
-  uint64_t h = seed;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
 }
 
 /// The trailer of an entry: a fixed-length line after the shared object.
@@ -108,7 +103,7 @@ KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
 std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const {
   const std::string key = cache_key(m, options);
   const std::string name =
-      fmt::format("{:016x}{:016x}.so", fnv1a(key, 0xcbf29ce484222325ull), fnv1a(key, 0x84222325cbf29ce4ull));
+      fmt::format("{:016x}{:016x}.so", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull));
   return (std::filesystem::path(dir_) / name).string();
 }
 
