@@ -300,6 +300,8 @@ Checkpoint checkpoint_from_text(const std::string& text, const std::string& file
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw invalid(fmt::format("not JSON (syntax error at byte {})", e.byte));
+  } catch (const json::exception&) {  // out_of_range 406: a number beyond a double
+    throw invalid("not JSON this reader takes (a number beyond the range of a double)");
   }
   try {
     return read_checkpoint_json(j, device);
