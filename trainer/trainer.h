@@ -8,6 +8,7 @@
 // torch headers. Everything torch-specific lives in trainer/network.h and the .cpp files.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -54,11 +55,13 @@ Dataset make_synthetic(const std::string& name, std::size_t rows = 2000);
 /// regress otherwise.
 Task infer_task(const Dataset& data);
 
-/// Row indices of the training, validation and test splits.
+/// Row indices of the training, validation and test splits (the validation rows index
+/// Options::validation_data when it is set).
 struct Split {
   std::vector<uint32_t> train, validation, test;
 };
-/// A seeded random split of `rows` rows; the fractions are of all rows.
+/// A seeded random split of `rows` rows; the fractions are of all rows (either may be 0: no
+/// validation rows, when they come from another file, or no test rows).
 Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, double test_fraction);
 
 /// Everything that controls a training run.
@@ -86,10 +89,15 @@ struct Options {
   std::vector<ir::Op> ops = {ir::Op::Add, ir::Op::Mul};  ///< op kinds growth may use
   uint64_t seed = 1;           ///< drives the split, the initialisation and the evolution
   std::string device = "cpu";  ///< "cpu" or "cuda"
-  int threads = 1;             ///< LibTorch intra-op threads (1 for bit-reproducible runs)
-  double validation_fraction = 0.15;
-  double test_fraction = 0.15;
-  std::string checkpoint_dir;  ///< when set, the full state is saved here atomically
+  /// LibTorch intra-op threads for evaluations on splits big enough to pay for them (capped at
+  /// the machine's cores); minibatches always train on one thread. 1 is bit-reproducible.
+  int threads = 1;
+  double validation_fraction = 0.15;  ///< of the rows, for validation (unless validation_data)
+  double test_fraction = 0;           ///< of the rows, held out as a test split (0: none)
+  /// When set, the validation rows (same columns as the data); every row of the data is then
+  /// used for training (or the test split).
+  const Dataset* validation_data = nullptr;
+  std::string checkpoint_dir;  ///< when set, the full state is saved here atomically (locked while in use)
   int checkpoint_every = 5;    ///< epochs between checkpoints (and one after the last epoch)
   std::string resume_dir;      ///< when set, continue the run saved in this directory
   /// The ranks this run trains with (trainer/distributed.h); null: this process alone. In
@@ -98,6 +106,10 @@ struct Options {
   Cluster* cluster = nullptr;
   bool islands = false;        ///< each rank evolves its own network; best networks migrate
   int migrate_every = 5;       ///< epochs between migrations (islands)
+  double time_limit = 0;       ///< seconds from the start of `train`; the run stops at the next minibatch (0: none)
+  int early_stop = 0;          ///< stop after this many epochs without a new best validation loss (0: never)
+  /// When set, the run stops at the next minibatch once it reads true (e.g. set by a signal handler).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Parse option names ("batch", "l2batch", "none", ...); throw evoc::Error listing the choices.
@@ -124,6 +136,7 @@ struct EpochReport {
   int accepted = 0;          ///< totals so far
   int reverted = 0;
   double seconds = 0;        ///< wall time of this epoch
+  int best_epoch = 0;        ///< the epoch of the best evolved network so far
 };
 
 /// Observers of a run; every member may be empty.
@@ -138,6 +151,7 @@ struct Callbacks {
 struct Summary {
   Task task = Task::Regress;
   std::string metric;        ///< "accuracy" or "r2"
+  std::size_t test_rows = 0;  ///< rows of the test split (0: none; then test_metric is 0)
   double test_metric = 0;
   double val_metric = 0;
   double val_loss = 0;
@@ -148,6 +162,9 @@ struct Summary {
   int accepted = 0;
   int reverted = 0;
   double seconds = 0;
+  /// Why the run ended before its last epoch: "" (it did not), "time limit", "early stop" or
+  /// "stop requested" (Options::stop). A stop within an epoch drops that epoch's training.
+  std::string stopped;
 };
 
 /// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
@@ -194,7 +211,9 @@ struct Result {
 /// Trains on `data` and exports the best evolved network by validation loss if it beats the
 /// best linear network of the same run (what max_ops = 0 trains) on validation by the task's
 /// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
-/// options or data.
+/// options or data, on a checkpoint directory that cannot be written or is in use by another
+/// run, and when training diverges (a non-finite training loss; the error names the epoch, and
+/// the last checkpoint, written before it, stays as it was).
 Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
 
 /// What every rank of a run must agree on: the options that shape the run and a hash of the

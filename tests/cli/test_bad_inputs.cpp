@@ -134,6 +134,9 @@ const std::vector<File> kFiles = {
     // outputs
     {"keep.csv", "previous contents\n"},
     {"a_file", "not a directory\n"},
+    // --resume $D reads this as the checkpoint's state.json; --validation-csv with other columns
+    {"state.json", "[1, 2]\n"},
+    {"swapped_labelled.csv", "b,a,label\n2,1,0\n"},
 };
 
 /// The CUDA driver every evoc started here would load: a missing file, so that `--engine gpu`
@@ -464,6 +467,41 @@ const std::vector<Case> kTrainCases = {
 
 /// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
 const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
+    {"train-checkpoint-file", "train -q --synthetic xor --epochs 1 --checkpoint $D/a_file -o $D/out.evir", 1,
+     "a_file: cannot use as a checkpoint directory: Not a directory"},
+    {"train-checkpoint-below-file", "train -q --synthetic xor --epochs 1 --checkpoint $D/a_file/ck -o $D/out.evir", 1,
+     "a_file/ck: cannot create the checkpoint directory: Not a directory"},
+    {"train-checkpoint-read-only", "train -q --synthetic xor --epochs 1 --checkpoint $D/read_only/ck -o $D/out.evir", 1,
+     "read_only/ck: cannot create the checkpoint directory: Permission denied"},
+    {"train-resume-not-checkpoint", "train -q --synthetic xor --epochs 1 --resume $D -o $D/out.evir", 1,
+     "state.json: not a valid checkpoint: the file holds an array, expected an object"},
+    {"train-lr-inf", "train -q --synthetic xor --lr inf -o $D/out.evir", 1, "--lr must be a finite number, not inf"},
+    {"train-prune-below-nan", "train -q --synthetic xor --prune-below nan -o $D/out.evir", 1,
+     "--prune-below must be a finite number, not nan"},
+    {"train-diverges", "train -q --synthetic interaction --epochs 3 --lr 1e30 -o $D/out.evir", 1,
+     "training diverged in epoch 1: the training loss is nan (try a smaller --lr)"},
+    {"train-threads-beyond-cores", "train -q --synthetic xor --epochs 1 --threads 1000 -o $D/out.evir", 0, ""},
+    {"train-time-limit-not-duration", "train -q --synthetic xor --time-limit soon -o $D/out.evir", 1,
+     "--time-limit: 'soon' is not a duration (a positive number with s, m or h: 30s, 5m, 2h)"},
+    {"train-time-limit-negative", "train -q --synthetic xor --time-limit -5s -o $D/out.evir", 1,
+     "--time-limit: '-5s' is not a duration"},
+    {"train-early-stop-negative", "train -q --synthetic xor --early-stop -1 -o $D/out.evir", 1,
+     "--early-stop must be at least 0"},
+    {"train-test-fraction-range", "train -q --synthetic xor --test-fraction 1 -o $D/out.evir", 1,
+     "--test-fraction must be in [0, 1)"},
+    {"train-test-csv-without-split", "train -q --synthetic xor --test-csv $D/test.csv -o $D/out.evir", 1,
+     "--test-csv: there is no test split to write (hold one out with --test-fraction, e.g. 0.15)"},
+    {"train-validation-csv-missing", "train -q $D/labelled.csv --validation-csv $D/absent.csv -o $D/out.evir", 1,
+     "absent.csv: cannot read: No such file or directory"},
+    {"train-validation-csv-no-target", "train -q $D/labelled.csv --validation-csv $D/ok.csv -o $D/out.evir", 1,
+     "ok.csv: no column named 'label' (columns: a, b)"},
+    {"train-validation-csv-columns", "train -q $D/labelled.csv --validation-csv $D/swapped_labelled.csv -o $D/out.evir", 1,
+     "swapped_labelled.csv: the validation columns (b, a, target label) are not the training data's (a, b, target label)"},
+};
+
+/// Rows of the table tested in other files: the checkpoint lock needs a second, running process
+/// (tests/cli/test_train_stop.cpp).
+const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use"};
 
 /// Replaces every `$D` and `$G` in `s`.
 std::string expand(std::string s, const std::string& dir) {
@@ -477,7 +515,8 @@ bool permissions_apply() { return geteuid() != 0; }
 
 bool needs_permissions(const Case& c) {
   const std::string id = c.id;
-  return id == "ir-unreadable" || id == "csv-unreadable" || id == "out-read-only-dir";
+  return id == "ir-unreadable" || id == "csv-unreadable" || id == "out-read-only-dir" ||
+         id == "train-checkpoint-read-only";
 }
 
 /// A scratch directory holding kFiles, the unreadable ones chmod 000, and a read-only folder.
@@ -939,6 +978,7 @@ TEST_CASE("docs/bad-inputs.md lists exactly the ids tried here") {
   tested.insert(kCapiIds.begin(), kCapiIds.end());
   tested.insert(kMultiProcessIds.begin(), kMultiProcessIds.end());
   for (const auto* ids : {&kTargetIds, &kStdoutFullIds, &kSpecialIds}) tested.insert(ids->begin(), ids->end());
+  tested.insert(kTestedElsewhere.begin(), kTestedElsewhere.end());
   std::set<std::string> documented;
   std::istringstream lines(evoc::read_file(kDoc));
   for (std::string line; std::getline(lines, line);) {
