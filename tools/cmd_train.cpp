@@ -67,10 +67,7 @@ class ProgressBar {
 /// On --resume, drops the history lines of epochs after the checkpoint (written by a run
 /// interrupted after its last checkpoint), so that the file lists every epoch once.
 void trim_history(const std::string& history, const std::string& resume_dir) {
-  std::ifstream state(resume_dir + "/state.json");
-  nlohmann::json saved = nlohmann::json::parse(state, nullptr, /*allow_exceptions=*/false);
-  if (saved.is_discarded() || !saved.contains("epoch")) return;  // train() reports the bad checkpoint
-  const int epoch = saved["epoch"].get<int>();
+  const int epoch = trainer::checkpoint_epoch(resume_dir);
   std::ifstream in(history);
   std::string kept, line;
   while (std::getline(in, line)) {

@@ -22,15 +22,13 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <sstream>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include "ir/error.h"
-#include "ir/file_util.h"
 #include "ir/printer.h"
+#include "trainer/checkpoint.h"
 #include "trainer/network.h"
 
 namespace evoc::trainer {
@@ -45,25 +43,6 @@ struct SplitTensors {
   torch::Tensor x, y;
 };
 
-/// The complete state of a run between two epochs: what a checkpoint holds.
-struct RunState {
-  Network net;
-  Random random;  ///< the initialisation and the minibatch order
-  Random growth;  ///< the mutations
-  int epoch = 0;  ///< epochs completed
-  int accepted = 0, reverted = 0;
-  bool pending = false;      ///< a mutation was made and awaits its verdict
-  Network before;            ///< the network (and optimizer state) before it, trained alongside
-  double best_val = 0;
-  int best_epoch = 0;
-  Network best;
-  int stale = 0;  ///< epochs since the validation loss last improved on the best by --min-gain
-  /// The linear model of the same run (only when ops may grow), and the best of it seen.
-  bool has_linear = false;
-  Network linear, linear_best;
-  double linear_best_val = 0;
-  int linear_best_epoch = 0;
-};
 
 /// The seed of the mutations' random stream, apart from the one the linear model draws from.
 uint64_t growth_seed(uint64_t seed) { return seed ^ 0x6a09e667f3bcc909ull; }
@@ -271,18 +250,17 @@ bool beats(const Evaluation& evolved, const Evaluation& linear, Task task, const
 /// the same run on validation (or the fallback is off: a negative --fallback-significance),
 /// else the linear one.
 struct Choice {
-  Network* net = nullptr;
-  int epoch = 0;
+  BestNetwork* best = nullptr;
   bool linear = false;
 };
 
 Choice choose(RunState& run, const Problem& p, const Options& o) {
   if (run.has_linear && o.fallback_significance >= 0) {
-    Evaluation evolved = evaluate(run.best, p.validation, p.task);
-    Evaluation linear = evaluate(run.linear_best, p.validation, p.task);
-    if (!beats(evolved, linear, p.task, o)) return {&run.linear_best, run.linear_best_epoch, true};
+    Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
+    Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
+    if (!beats(evolved, linear, p.task, o)) return {&run.linear_best, true};
   }
-  return {&run.best, run.best_epoch, false};
+  return {&run.best, false};
 }
 
 /// A fresh random order of the training rows.
@@ -457,85 +435,6 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
   return fmt::format("{}", fmt::join(changes, " "));
 }
 
-// ---- checkpoints ---------------------------------------------------------------------------
-
-constexpr const char* kStateFile = "state.json";
-
-std::string engine_state(const Random& random) {
-  std::ostringstream out;
-  out << random.engine();
-  return out.str();
-}
-
-void restore_engine(Random& random, const nlohmann::json& j) {
-  std::istringstream in(j.get<std::string>());
-  in >> random.engine();
-}
-
-/// Saves the run; "best" is `chosen`, the network best.evir is exported from (and the one
-/// load_network reads), "evolved" the best evolved network.
-void save_checkpoint(const RunState& run, const Options& o, uint64_t hash, const Network& chosen,
-                     const ir::Module& best_module) {
-  std::filesystem::create_directories(o.checkpoint_dir);
-  nlohmann::json j = {{"version", 1}, {"fingerprint", fingerprint(o)}, {"data_hash", hash},
-                      {"epoch", run.epoch}, {"accepted", run.accepted}, {"reverted", run.reverted},
-                      {"random", engine_state(run.random)}, {"growth", engine_state(run.growth)},
-                      {"net", network_to_json(run.net)}, {"pending", run.pending},
-                      {"best_val", run.best_val}, {"best_epoch", run.best_epoch}, {"stale", run.stale},
-                      {"evolved", network_to_json(run.best)}, {"best", network_to_json(chosen)},
-                      {"has_linear", run.has_linear}};
-  if (run.pending) j["before"] = network_to_json(run.before);
-  if (run.has_linear) {
-    j["linear"] = network_to_json(run.linear);
-    j["linear_best"] = network_to_json(run.linear_best);
-    j["linear_best_val"] = run.linear_best_val;
-    j["linear_best_epoch"] = run.linear_best_epoch;
-  }
-  std::string dir = o.checkpoint_dir;
-  write_file_atomic(dir + "/" + kStateFile, j.dump());
-  write_file_atomic(dir + "/best.evir", ir::print_module(best_module));
-}
-
-RunState load_checkpoint(const Options& o, uint64_t hash, torch::Device device) {
-  std::string path = o.resume_dir + "/" + kStateFile;
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(read_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: not a checkpoint: {}", path, e.what()));
-  }
-  if (j.value("version", 0) != 1) throw Error(fmt::format("{}: unsupported checkpoint version", path));
-  if (j.at("fingerprint") != fingerprint(o))
-    throw Error(fmt::format("{}: the run was started with other options\n  saved: {}\n  now:   {}", path,
-                            j.at("fingerprint").get<std::string>(), fingerprint(o)));
-  if (j.at("data_hash") != hash) throw Error(fmt::format("{}: the run was started on other data", path));
-  RunState run;
-  try {
-    restore_engine(run.random, j.at("random"));
-    restore_engine(run.growth, j.at("growth"));
-    run.epoch = j.at("epoch");
-    run.accepted = j.at("accepted");
-    run.reverted = j.at("reverted");
-    run.net = network_from_json(j.at("net"), device);
-    run.pending = j.at("pending");
-    if (run.pending) run.before = network_from_json(j.at("before"), device);
-    run.best_val = j.at("best_val");
-    run.best_epoch = j.at("best_epoch");
-    run.stale = j.at("stale");
-    run.best = network_from_json(j.at("evolved"), device);
-    run.has_linear = j.at("has_linear");
-    if (run.has_linear) {
-      run.linear = network_from_json(j.at("linear"), device);
-      run.linear_best = network_from_json(j.at("linear_best"), device);
-      run.linear_best_val = j.at("linear_best_val");
-      run.linear_best_epoch = j.at("linear_best_epoch");
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("{}: incomplete checkpoint (written by another evoc?): {}", path, e.what()));
-  }
-  return run;
-}
-
 ir::Module export_run(const Network& net, const Dataset& data, const Problem& p, const Options& o,
                       const Summary& summary) {
   ir::Module m = export_module(net, data.name, data.feature_names, p.output_names);
@@ -560,140 +459,204 @@ ir::Module export_run(const Network& net, const Dataset& data, const Problem& p,
   return m;
 }
 
+// ---- the steps of a run ---------------------------------------------------------------------
+
+/// A new run: the initial network (with the problem's standardisation), which is also the
+/// best so far and the start of the linear model trained alongside.
+RunState start_run(const Dataset& data, const Problem& p, const Options& o, torch::Device device) {
+  RunState run;
+  run.random = Random(o.seed);
+  run.growth = Random(growth_seed(o.seed));
+  run.net = make_network(static_cast<int>(data.n_features()), p.outputs, o.layers, o.width, o.norm,
+                         o.activation, run.random, device);
+  run.net.in_scale = torch::tensor(p.in_scale).to(device);
+  run.net.in_shift = torch::tensor(p.in_shift).to(device);
+  if (p.task == Task::Regress) {
+    run.net.out_scale = torch::full({1}, p.y_std).to(device);
+    run.net.out_shift = torch::full({1}, p.y_mean).to(device);
+  }
+  run.best = {clone(run.net), evaluate(run.net, p.validation, p.task).loss, 0};
+  if (o.max_ops > 0) {
+    run.has_linear = true;
+    run.linear = clone(run.net);
+    run.linear_best = {clone(run.net), run.best.val_loss, 0};
+  }
+  return run;
+}
+
+/// A run read back from --resume: it must have been started with the same options on the same
+/// data, and its networks must fit the problem.
+RunState resume_run(const Dataset& data, const Problem& p, const Options& o, uint64_t hash, torch::Device device,
+                    const Callbacks& callbacks) {
+  Checkpoint c = read_checkpoint(o.resume_dir, device);
+  const std::string path = (std::filesystem::path(o.resume_dir) / kStateFile).string();
+  if (c.fingerprint != fingerprint(o))
+    throw Error(fmt::format("{}: the run was started with other options\n  saved: {}\n  now:   {}", path,
+                            c.fingerprint, fingerprint(o)));
+  if (c.data_hash != hash) throw Error(fmt::format("{}: the run was started on other data", path));
+  const Network& net = c.run.net;
+  if (net.in_scale.size(0) != static_cast<int64_t>(data.n_features()) || net.layers.back().n_out != p.outputs)
+    throw Error(fmt::format("{}: not a valid checkpoint: net has {} inputs and {} outputs, the data {} and {}", path,
+                            net.in_scale.size(0), net.layers.back().n_out, data.n_features(), p.outputs));
+  if (c.run.has_linear != (o.max_ops > 0))
+    throw Error(fmt::format("{}: not a valid checkpoint: has_linear is {} with --max-ops {}", path,
+                            c.run.has_linear, o.max_ops));
+  if (callbacks.on_info) callbacks.on_info(fmt::format("resuming {} after epoch {}", o.resume_dir, c.run.epoch));
+  return std::move(c.run);
+}
+
+/// If a mutation is pending, trains its parent on the same minibatches (the verdict compares
+/// them after equal training) and accepts the mutation or reverts to the parent. Returns the
+/// validation measure of the network kept.
+Evaluation decide_mutation(RunState& run, const std::vector<int64_t>& order, const Problem& p, const Options& o,
+                           Evaluation val, EpochReport& report) {
+  if (!run.pending) return val;
+  train_epoch(run.before, order, p, o, {});
+  Evaluation parent = evaluate(run.before, p.validation, p.task);
+  if (improves(val, parent, o.min_gain, o.significance)) {
+    ++run.accepted;
+    report.decision = "accepted";
+  } else {
+    ++run.reverted;
+    report.decision = "reverted";
+    run.net = std::move(run.before);
+    val = parent;
+  }
+  run.pending = false;
+  run.before = Network();
+  return val;
+}
+
+/// Counts the epochs without a gain of --min-gain over the best, and keeps a new best.
+void record_best(RunState& run, double val_loss, int epoch, const Options& o) {
+  if (val_loss < run.best.val_loss * (1 - o.min_gain)) run.stale = 0;
+  else ++run.stale;
+  run.best.offer(run.net, val_loss, epoch);
+}
+
+/// One epoch of the linear model of the run, on the same minibatches.
+void train_linear(RunState& run, const std::vector<int64_t>& order, const Problem& p, const Options& o, int epoch) {
+  if (!run.has_linear) return;
+  train_epoch(run.linear, order, p, o, {});
+  run.linear_best.offer(run.linear, evaluate(run.linear, p.validation, p.task).loss, epoch);
+}
+
+/// Mutates once the validation loss has set no new best for --patience epochs; the network
+/// from before the mutation becomes its pending parent.
+void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features,
+                   EpochReport& report) {
+  if (run.stale < o.patience) return;
+  Network before = clone(run.net);
+  report.mutation = mutate(run, p, o, features);
+  if (report.mutation.empty()) return;
+  run.pending = true;
+  run.before = std::move(before);
+}
+
+/// One epoch: train, decide on the pending mutation, keep the best, train the linear model,
+/// mutate.
+EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const Dataset& data, int epoch,
+                      const Callbacks& callbacks) {
+  EpochReport report;
+  report.epoch = epoch;
+  std::vector<int64_t> order = shuffled_rows(p.train.x.size(0), run.random);
+  report.train_loss = train_epoch(run.net, order, p, o, [&](int batch, int batches) {
+    if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
+  });
+  Evaluation val = decide_mutation(run, order, p, o, evaluate(run.net, p.validation, p.task), report);
+  record_best(run, val.loss, epoch, o);
+  train_linear(run, order, p, o, epoch);
+  report.val_loss = val.loss;
+  report.val_metric = val.metric;
+  report.metric = p.task == Task::Classify ? "accuracy" : "r2";
+  report.ops = run.net.total_ops();
+  mutate_if_due(run, p, o, data.feature_names, report);
+  run.epoch = epoch;
+  report.accepted = run.accepted;
+  report.reverted = run.reverted;
+  return report;
+}
+
+/// The run's output network as a TrainedNetwork (a copy).
+std::shared_ptr<const TrainedNetwork> trained_network(const Network& net) {
+  auto impl = std::make_unique<TrainedNetwork::Impl>();
+  impl->net = clone(net);
+  return std::make_shared<const TrainedNetwork>(std::move(impl));
+}
+
+/// The summary of the chosen network, measured on the held-out test rows through the same
+/// raw-feature path as the exported module (all but the run time).
+Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, const Problem& p,
+                  const TrainedNetwork& network) {
+  Network& best = chosen.best->net;
+  Summary s;
+  s.task = p.task;
+  s.metric = p.task == Task::Classify ? "accuracy" : "r2";
+  Evaluation val = evaluate(best, p.validation, p.task);
+  std::vector<float> x = data.feature_rows(p.split.test);
+  std::vector<float> predictions = network.predict(x.data(), static_cast<int64_t>(p.split.test.size()));
+  s.test_metric = score_rows(data, p.task, predictions, p.split.test);
+  s.val_metric = val.metric;
+  s.val_loss = val.loss;
+  s.best_epoch = chosen.best->epoch;
+  s.ops = best.total_ops();
+  s.parameters = count_parameters(best);
+  s.epochs = run.epoch;
+  s.accepted = run.accepted;
+  s.reverted = run.reverted;
+  return s;
+}
+
+/// Saves the run and the network it would output now (best.evir, with its summary).
+void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
+  Choice chosen = choose(run, p, o);
+  Summary summary = summarize(run, chosen, data, p, *trained_network(chosen.best->net));
+  ir::Module best = export_run(chosen.best->net, data, p, o, summary);
+  write_checkpoint(o.checkpoint_dir, Checkpoint{fingerprint(o), hash, run, chosen.best->net},
+                   ir::print_module(best));
+}
+
+/// The result of a run: its chosen network, exported, with the summary.
+Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
+                  const Callbacks& callbacks) {
+  Choice chosen = choose(run, p, o);
+  if (chosen.linear && callbacks.on_info && run.best.net.total_ops() > 0)
+    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
+                                  "on validation; keeping the linear model",
+                                  run.best.net.total_ops()));
+  Result result;
+  result.split = p.split;
+  result.network = trained_network(chosen.best->net);
+  result.summary = summarize(run, chosen, data, p, *result.network);
+  result.module = export_run(chosen.best->net, data, p, o, result.summary);
+  return result;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
 }  // namespace
 
 Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) {
   check_options(o);
   torch::Device device = resolve_device(o.device);
   torch::set_num_threads(o.threads);
-  auto start = std::chrono::steady_clock::now();
-  Problem p = make_problem(data, o, device, callbacks);
+  const auto start = std::chrono::steady_clock::now();
+  const Problem p = make_problem(data, o, device, callbacks);
   const uint64_t hash = data_hash(data);
-  auto seconds_since = [](std::chrono::steady_clock::time_point t) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-  };
-
-  RunState run;
-  if (!o.resume_dir.empty()) {
-    run = load_checkpoint(o, hash, device);
-    if (callbacks.on_info) callbacks.on_info(fmt::format("resuming {} after epoch {}", o.resume_dir, run.epoch));
-  } else {
-    run.random = Random(o.seed);
-    run.growth = Random(growth_seed(o.seed));
-    run.net = make_network(static_cast<int>(data.n_features()), p.outputs, o.layers, o.width, o.norm,
-                           o.activation, run.random, device);
-    run.net.in_scale = torch::tensor(p.in_scale).to(device);
-    run.net.in_shift = torch::tensor(p.in_shift).to(device);
-    if (p.task == Task::Regress) {
-      run.net.out_scale = torch::full({1}, p.y_std).to(device);
-      run.net.out_shift = torch::full({1}, p.y_mean).to(device);
-    }
-    run.best = clone(run.net);
-    run.best_val = evaluate(run.net, p.validation, p.task).loss;
-    if (o.max_ops > 0) {
-      run.has_linear = true;
-      run.linear = clone(run.net);
-      run.linear_best = clone(run.net);
-      run.linear_best_val = run.best_val;
-    }
-  }
-
-  Summary summary;
-  summary.task = p.task;
-  summary.metric = p.task == Task::Classify ? "accuracy" : "r2";
-  auto save = [&]() {
-    Choice chosen = choose(run, p, o);
-    save_checkpoint(run, o, hash, *chosen.net, export_run(*chosen.net, data, p, o, summary));
-  };
+  RunState run = o.resume_dir.empty() ? start_run(data, p, o, device)
+                                      : resume_run(data, p, o, hash, device, callbacks);
   for (int epoch = run.epoch + 1; epoch <= o.epochs; ++epoch) {
-    auto epoch_start = std::chrono::steady_clock::now();
-    EpochReport report;
-    report.epoch = epoch;
-    // The mutated network and, if a mutation is pending, its parent train on the same
-    // minibatches: the verdict compares them after equal training.
-    std::vector<int64_t> order = shuffled_rows(p.train.x.size(0), run.random);
-    report.train_loss = train_epoch(run.net, order, p, o, [&](int batch, int batches) {
-      if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
-    });
-    Evaluation val = evaluate(run.net, p.validation, p.task);
-    if (run.pending) {
-      train_epoch(run.before, order, p, o, {});
-      Evaluation parent = evaluate(run.before, p.validation, p.task);
-      if (improves(val, parent, o.min_gain, o.significance)) {
-        ++run.accepted;
-        report.decision = "accepted";
-      } else {
-        ++run.reverted;
-        report.decision = "reverted";
-        run.net = std::move(run.before);
-        val = parent;
-      }
-      run.pending = false;
-      run.before = Network();
-    }
-    if (val.loss < run.best_val * (1 - o.min_gain)) run.stale = 0;
-    else ++run.stale;
-    if (val.loss < run.best_val) {
-      run.best = clone(run.net);
-      run.best_val = val.loss;
-      run.best_epoch = epoch;
-    }
-    if (run.has_linear) {
-      train_epoch(run.linear, order, p, o, {});
-      double linear_val = evaluate(run.linear, p.validation, p.task).loss;
-      if (linear_val < run.linear_best_val) {
-        run.linear_best = clone(run.linear);
-        run.linear_best_val = linear_val;
-        run.linear_best_epoch = epoch;
-      }
-    }
-    report.val_loss = val.loss;
-    report.val_metric = val.metric;
-    report.metric = summary.metric;
-    report.ops = run.net.total_ops();
-    Network before = clone(run.net);
-    if (run.stale >= o.patience) report.mutation = mutate(run, p, o, data.feature_names);
-    if (!report.mutation.empty()) {
-      run.pending = true;
-      run.before = std::move(before);
-    }
-    run.epoch = epoch;
-    report.accepted = run.accepted;
-    report.reverted = run.reverted;
+    const auto epoch_start = std::chrono::steady_clock::now();
+    EpochReport report = run_epoch(run, p, o, data, epoch, callbacks);
     if (!o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
-      save();
+      save_checkpoint(run, data, p, o, hash);
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
   }
-
-  // The result: the chosen network, measured on the held-out test rows through the same
-  // raw-feature path as the exported module.
-  Choice chosen = choose(run, p, o);
-  Network& best = *chosen.net;
-  if (chosen.linear && callbacks.on_info && run.best.total_ops() > 0)
-    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
-                                  "on validation; keeping the linear model",
-                                  run.best.total_ops()));
-  Result result;
-  result.split = p.split;
-  auto impl = std::make_unique<TrainedNetwork::Impl>();
-  impl->net = clone(best);
-  result.network = std::make_shared<const TrainedNetwork>(std::move(impl));
-  Evaluation best_val = evaluate(best, p.validation, p.task);
-  std::vector<float> x = data.feature_rows(p.split.test);
-  std::vector<float> predictions = result.network->predict(x.data(), static_cast<int64_t>(p.split.test.size()));
-  summary.test_metric = score_rows(data, p.task, predictions, p.split.test);
-  summary.val_metric = best_val.metric;
-  summary.val_loss = best_val.loss;
-  summary.best_epoch = chosen.epoch;
-  summary.ops = best.total_ops();
-  summary.parameters = count_parameters(best);
-  summary.epochs = run.epoch;
-  summary.accepted = run.accepted;
-  summary.reverted = run.reverted;
-  summary.seconds = seconds_since(start);
-  result.module = export_run(best, data, p, o, summary);
-  result.summary = summary;
+  Result result = finish_run(run, data, p, o, callbacks);
+  result.summary.seconds = seconds_since(start);
   return result;
 }
 

@@ -171,6 +171,10 @@ class TrainedNetwork {
 /// another version, or inconsistent.
 std::shared_ptr<const TrainedNetwork> load_network(const std::string& checkpoint_dir, int threads = 1);
 
+/// The epochs a checkpoint directory's run has completed (validating the whole checkpoint: throws
+/// evoc::Error "FILE: not a valid checkpoint: WHY", or a read error naming the file).
+int checkpoint_epoch(const std::string& checkpoint_dir);
+
 /// Everything a run produces.
 struct Result {
   ir::Module module;

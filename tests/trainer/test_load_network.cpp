@@ -129,12 +129,12 @@ TEST_CASE("a missing, corrupt or inconsistent checkpoint is a clear error") {
 
   const std::string truncated = fresh_dir("truncated");
   write_state(truncated, R"({"version": 1, "best": {"norm": "batch")");
-  CHECK_THROWS_WITH_AS(load_network(truncated), doctest::Contains("state.json: corrupt checkpoint"),
+  CHECK_THROWS_WITH_AS(load_network(truncated), doctest::Contains("state.json: not a valid checkpoint"),
                        evoc::Error);
 
   const std::string future = fresh_dir("future");
   write_state(future, R"({"version": 2})");
-  CHECK_THROWS_WITH_AS(load_network(future), doctest::Contains("version 2"), evoc::Error);
+  CHECK_THROWS_WITH_AS(load_network(future), doctest::Contains("version: 2"), evoc::Error);
 
   // A real checkpoint, edited: a key removed, a tensor of the wrong size, an operand out of range.
   const std::string dir = fresh_dir("edited");
@@ -145,12 +145,12 @@ TEST_CASE("a missing, corrupt or inconsistent checkpoint is a clear error") {
   nlohmann::json j = good;
   j.erase("best");
   write_state(dir, j.dump());
-  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("corrupt checkpoint"), evoc::Error);
+  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("not a valid checkpoint"), evoc::Error);
 
   j = good;
   j["best"]["layers"][0]["bias"]["value"]["bits"].push_back(0);
   write_state(dir, j.dump());
-  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("corrupt checkpoint"), evoc::Error);
+  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("not a valid checkpoint"), evoc::Error);
 
   j = good;
   j["best"]["layers"][0]["bias"]["value"] = j["best"]["layers"][0]["scalars"]["value"];
@@ -160,7 +160,7 @@ TEST_CASE("a missing, corrupt or inconsistent checkpoint is a clear error") {
   j = good;
   j["best"]["layers"][0]["ops"][0][1] = nlohmann::json::array({0, 1000});  // input column 1000
   write_state(dir, j.dump());
-  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("out of range"), evoc::Error);
+  CHECK_THROWS_WITH_AS(load_network(dir), doctest::Contains("reads input 1000"), evoc::Error);
 
   write_state(dir, good.dump());
   CHECK(load_network(dir)->ops() > 0);
