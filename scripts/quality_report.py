@@ -159,7 +159,7 @@ def table(results, sets, seeds, models):
                     summary[ref] += 1
     lines.append('')
     lines.append('evoc default within one sd of (or above) LogisticRegression/Ridge on %d of %d sets, MLP(64) on %d, '
-                 'the prototype on %d (sd: the larger of the two over seeds).'
+                 'the prototype on %d, of %d (sd: the larger of the two over seeds).'
                  % (summary['linear'], summary['sets'], summary['mlp'], summary['prototype'], summary['sets']))
     return '\n'.join(lines)
 
