@@ -9,9 +9,12 @@
 //      column) when it is below --prune-below or the op budget is full, and grows ops chosen
 //      from a pool of random candidates by how well their output correlates with the gradient
 //      of the loss with respect to the layer's outputs (Cascade-Correlation).
-// Alongside, the initial linear network trains on the same minibatches without mutations (the
-// model --max-ops 0 trains, bit for bit: mutations draw from their own random stream). The run
-// outputs the best evolved network only if it beats the best linear one on the validation rows
+// After each epoch's training and each mutation, the frozen normalisation statistics are
+// recomputed over the training rows, so that evaluation uses what the network was trained with.
+// Before the first epoch, the run fits its linear model (one layer): full-batch L-BFGS with an
+// L2 penalty chosen by cross-validation (trainer/linear.h), the model --max-ops 0 outputs; the
+// evolved network starts from it. The run outputs the best evolved network only if it beats
+// the linear one on the validation rows
 // by the task's metric (rows classified correctly, or squared error) by --fallback-significance
 // standard errors; otherwise the linear model. Every accepted mutation is a test passed on the
 // validation rows and the best of many epochs is selected on them too, so a network grown on
@@ -33,6 +36,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "trainer/checkpoint.h"
+#include "trainer/linear.h"
 #include "trainer/network.h"
 #include "trainer/parallel.h"
 
@@ -42,6 +46,8 @@ namespace {
 
 constexpr int64_t kScoringRows = 256;  // rows of the batch that scores candidates and ops
 constexpr double kNormEps = 1e-5;
+constexpr int64_t kStatisticsRows = 16384;  // training rows the frozen statistics are computed on
+constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear penalty is cross-validated
 
 /// One split on the device: standardised features and targets (labels or standardised values).
 struct SplitTensors {
@@ -366,6 +372,22 @@ class OneThread {
   int saved_;
 };
 
+/// Freezes the normalisation statistics of `net` to those of the training rows (all of them up
+/// to kStatisticsRows): evaluation then uses what the network was trained with.
+void freeze_statistics(Network& net, const Problem& p) {
+  recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
+}
+
+/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
+/// training rows with the L2 penalty cross-validated over training and validation rows (small
+/// data) or chosen on the validation rows.
+void fit_linear_model(Network& net, const Problem& p) {
+  const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
+  double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
+                                  small ? 5 : 1);
+  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, penalty));
+}
+
 /// A fresh random order of the training rows.
 std::vector<int64_t> shuffled_rows(int64_t n, Random& random) {
   std::vector<int64_t> order(n);
@@ -625,6 +647,7 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
     run.net.out_scale = torch::full({1}, p.y_std).to(device);
     run.net.out_shift = torch::full({1}, p.y_mean).to(device);
   }
+  if (o.layers == 1) fit_linear_model(run.net, p);  // evolution starts from the linear model
   run.best = {clone(run.net), evaluate(run.net, p.validation, p.task).loss, 0};
   if (o.max_ops > 0) {
     run.has_linear = true;
@@ -681,6 +704,7 @@ Evaluation decide_mutation(RunState& run, const std::vector<int64_t>& order, con
                            Stopper& stopper, Evaluation val, double& train_loss, EpochReport& report) {
   if (!run.pending) return val;
   const double parent_loss = train_epoch(run.before, order, p, o, stopper, {});
+  freeze_statistics(run.before, p);
   Evaluation parent = evaluate(run.before, p.validation, p.task);
   if (improves(val, parent, o.min_gain, o.significance)) {
     ++run.accepted;
@@ -704,14 +728,6 @@ void record_best(RunState& run, double val_loss, int epoch, const Options& o) {
   run.best.offer(run.net, val_loss, epoch);
 }
 
-/// One epoch of the linear model of the run, on the same minibatches.
-void train_linear(RunState& run, const std::vector<int64_t>& order, const Problem& p, const Options& o,
-                  Stopper& stopper, int epoch) {
-  if (!run.has_linear) return;
-  train_epoch(run.linear, order, p, o, stopper, {});
-  run.linear_best.offer(run.linear, evaluate(run.linear, p.validation, p.task).loss, epoch);
-}
-
 /// Mutates once the validation loss has set no new best for --patience epochs; the network
 /// from before the mutation becomes its pending parent.
 void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features,
@@ -720,6 +736,7 @@ void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std:
   Network before = clone(run.net);
   report.mutation = mutate(run, p, o, features);
   if (report.mutation.empty()) return;
+  freeze_statistics(run.net, p);
   run.pending = true;
   run.before = std::move(before);
 }
@@ -783,15 +800,20 @@ EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const D
   EpochReport report;
   report.epoch = epoch;
   std::vector<int64_t> order = shuffled_rows(p.train.x.size(0), run.random);
-  report.train_loss = train_epoch(run.net, order, p, o, stopper, [&](int batch, int batches) {
-    if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
-  });
+  if (o.max_ops == 0 && o.layers == 1) {
+    // The linear model is fitted once (start_run): the epochs leave it as it is.
+    report.train_loss = evaluate(run.net, p.train, p.task).loss;
+  } else {
+    report.train_loss = train_epoch(run.net, order, p, o, stopper, [&](int batch, int batches) {
+      if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
+    });
+    freeze_statistics(run.net, p);
+  }
   double kept_loss = report.train_loss;
   Evaluation val =
       decide_mutation(run, order, p, o, stopper, evaluate(run.net, p.validation, p.task), kept_loss, report);
   if (!std::isfinite(kept_loss)) throw Diverged{kept_loss};
   record_best(run, val.loss, epoch, o);
-  train_linear(run, order, p, o, stopper, epoch);
   report.val_loss = val.loss;
   report.val_metric = val.metric;
   report.metric = p.task == Task::Classify ? "accuracy" : "r2";
