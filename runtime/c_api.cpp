@@ -103,6 +103,16 @@ int evoc_options_set_tiered(evoc_options* options, int tiered) {
   return ok();
 }
 
+int evoc_options_set_device(evoc_options* options, int device, int gpu_index) {
+  if (!options) return null_argument(__func__, "options");
+  if (device != EVOC_DEVICE_CPU && device != EVOC_DEVICE_GPU)
+    return invalid(__func__, "device must be EVOC_DEVICE_CPU or EVOC_DEVICE_GPU, got " + std::to_string(device));
+  if (gpu_index < 0) return invalid(__func__, "gpu_index must be at least 0, got " + std::to_string(gpu_index));
+  options->options.device = device == EVOC_DEVICE_GPU ? evoc::Device::Gpu : evoc::Device::Cpu;
+  options->options.gpu = gpu_index;
+  return ok();
+}
+
 int evoc_options_set_output(evoc_options* options, int output) {
   if (!options) return null_argument(__func__, "options");
   switch (output) {

@@ -39,6 +39,12 @@ enum evoc_output {
   EVOC_OUTPUT_ARGMAX = 2,        /**< classifier: the most likely class index, as a float */
 };
 
+/** Where a kernel runs (see evoc_options_set_device). */
+enum evoc_device {
+  EVOC_DEVICE_CPU = 0, /**< the host (the default) */
+  EVOC_DEVICE_GPU = 1, /**< a CUDA GPU: the driver is opened at run time; without one, creating the kernel fails */
+};
+
 typedef struct evoc_options evoc_options; /**< how to build and run a kernel */
 typedef struct evoc_kernel evoc_kernel;   /**< a compiled model */
 
@@ -59,6 +65,8 @@ int evoc_options_set_opt_level(evoc_options* options, int level);
 int evoc_options_set_tiered(evoc_options* options, int tiered);
 /** One of enum evoc_output. */
 int evoc_options_set_output(evoc_options* options, int output);
+/** One of enum evoc_device, and which GPU (0 for the first) for EVOC_DEVICE_GPU. */
+int evoc_options_set_device(evoc_options* options, int device, int gpu_index);
 /** The kernel cache directory; NULL or "" falls back to EVOC_CACHE_DIR. */
 int evoc_options_set_cache_dir(evoc_options* options, const char* dir);
 /** Nonzero: never read or write the kernel cache (compile in process). */

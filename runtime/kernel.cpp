@@ -19,6 +19,7 @@
 #include "codegen/jit.h"
 #include "ir/error.h"
 #include "ir/parser.h"
+#include "runtime/gpu_kernel.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/shared_library.h"
 #include "runtime/thread_pool.h"
@@ -42,6 +43,7 @@ struct Kernel::State {
   std::optional<codegen::JitKernel> jit;  ///< owns the code of a JIT kernel
   std::optional<SharedLibrary> library;   ///< owns the code of a cached or AOT kernel
   std::unique_ptr<TierUp> tier_up;        ///< tiered kernels: the optimised code, when ready
+  std::unique_ptr<GpuKernel> gpu;         ///< KernelOptions::device == Gpu: the device kernel
   std::size_t n_in = 0, n_logits = 0, n_out = 0;
   Output output = Output::Raw;
   Scores scores = Scores::Logits;  ///< what the module's outputs are, for the post-processing
@@ -151,6 +153,15 @@ void Kernel::State::check_model(const ir::Module& m) const {
 }
 
 void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+  if (gpu) {
+    // One launch for the whole batch; post-processing on the host.
+    if (output == Output::Raw) return gpu->run(x, n, x_stride, y, y_stride);
+    std::vector<float> logits(static_cast<std::size_t>(n) * n_logits);
+    const auto width = static_cast<int64_t>(n_logits);
+    gpu->run(x, n, x_stride, logits.data(), width);
+    postprocess(output, n_logits, logits.data(), width, n, y, y_stride, scores);
+    return;
+  }
   const codegen::KernelFn function = code();
   if (output == Output::Raw) {
     function(x, n, x_stride, y, y_stride);
@@ -236,6 +247,15 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   state->output_names = column_names(m, options.output);
   KernelInfo& info = state->info;
   info.symbol = codegen::kernel_symbol(m, options.codegen);
+  if (options.device == Device::Gpu) {
+    const auto start = Clock::now();
+    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu));
+    info.source = KernelSource::Gpu;
+    info.load_ms = ms_since(start);
+    KernelOptions one_thread = options;
+    one_thread.threads = 1;  // the device runs the rows; the host thread only waits
+    return finish(std::move(state), m, one_thread);
+  }
   std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
   std::optional<KernelCache> cache;
   if (!dir.empty()) {
@@ -386,6 +406,8 @@ const char* source_name(KernelSource source) {
       return "cache hit";
     case KernelSource::Library:
       return "library";
+    case KernelSource::Gpu:
+      return "gpu";
   }
   return "?";
 }

@@ -23,6 +23,12 @@
 
 namespace evoc {
 
+/// Where a kernel runs.
+enum class Device {
+  Cpu,  ///< the host: JIT, cache or library code, vectorised over rows, on the thread pool
+  Gpu,  ///< a CUDA GPU (runtime/gpu_kernel.h): PTX for the device's architecture, rows copied in and out
+};
+
 /// How to build and run a kernel.
 struct KernelOptions {
   codegen::CodegenOptions codegen;  ///< optimisation level, fast-math, target CPU, symbol, ...
@@ -37,6 +43,11 @@ struct KernelOptions {
   /// optimised code when it is ready (and stores it in the cache, if there is one). Results are
   /// bit-identical at every level, so callers see only the speed change.
   bool tiered = false;
+  /// Device::Gpu runs on CUDA GPU `gpu` (compiled from the module each time: neither the cache nor
+  /// tiering applies; `threads` does not either). Throws evoc::Error from compile() where there
+  /// is no CUDA driver or GPU.
+  Device device = Device::Cpu;
+  int gpu = 0;
 };
 
 /// Where a kernel's code came from.
@@ -45,6 +56,7 @@ enum class KernelSource {
   CacheMiss,  ///< compiled to a shared object, stored in the cache, loaded
   CacheHit,   ///< loaded from the cache without compiling
   Library,    ///< loaded from a shared library given by the caller
+  Gpu,        ///< compiled to PTX and loaded on a CUDA GPU (KernelOptions::device)
 };
 
 /// How a kernel was obtained.
