@@ -6,6 +6,7 @@
 
 #include "ir/parser.h"
 #include "ir/printer.h"
+#include "ir/schema.h"
 #include "ir/verifier.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
@@ -37,6 +38,23 @@ std::string inspect_text(const ir::Module& m) {
   out += "\n  outputs: ";
   for (std::size_t i = 0; i < m.n_out(); ++i) out += (i ? ", " : "") + m.output_names[i];
   out += "\n";
+  const std::vector<std::string> classes = ir::class_names(m);
+  if (m.meta("task") == "classify" || !classes.empty())
+    out += fmt::format("  each output: the logit of a class (softmax over them gives the probabilities)\n"
+                       "  classes: {}\n",
+                       classes.empty() ? std::string("(unnamed: class_0, class_1, ...)") : ir::csv::format_row(classes));
+  else if (m.meta("task") == "regress")
+    out += "  each output: a predicted value\n";
+  if (auto schema = ir::read_schema(m)) {
+    out += "  columns (the inputs; a missing cell is NaN, a category its level code):\n";
+    for (const ir::ColumnSchema& c : schema->columns)
+      out += c.kind == ir::ColumnKind::Numeric
+                 ? fmt::format("    {:<16} numeric\n", c.name)
+                 : fmt::format("    {:<16} categorical, {} levels: {}\n", c.name, c.levels.size(),
+                               ir::csv::format_row(std::vector<std::string>(
+                                   c.levels.begin(), c.levels.begin() + std::min<std::size_t>(c.levels.size(), 8))) +
+                                   (c.levels.size() > 8 ? ", ..." : ""));
+  }
   for (const auto& [k, v] : m.metadata) out += fmt::format("  meta {} = {}\n", k, v);
   return out;
 }

@@ -69,6 +69,7 @@ Dataset make_synthetic(const std::string& name, std::size_t rows) {
 }
 
 Task infer_task(const Dataset& data) {
+  if (!data.classes.empty()) return Task::Classify;  // a table's discrete target (load_table)
   std::set<float> distinct;
   for (float y : data.target) {
     if (!(y >= 0) || y != std::floor(y) || y > 1000) return Task::Regress;
