@@ -68,8 +68,7 @@ std::string table_section(const ir::Module& m, std::string_view symbol, const st
                                 : std::string("value"));
   }
   if (!classes.empty()) {
-    h += fmt::format("#define {}_N_CLASSES {}
-", macro, classes.size());
+    h += fmt::format("#define {}_N_CLASSES {}\n", macro, classes.size());
     h += name_array(classes, fmt::format("{}_class_names", symbol), macro + "_N_CLASSES");
   }
   std::optional<ir::Schema> schema;

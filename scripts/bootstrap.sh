@@ -8,6 +8,7 @@ packages=(
   llvm-19-dev clang-19 libclang-rt-19-dev
   libtorch-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
+  graphviz
 )
 
 missing=()

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 
 #include <fmt/core.h>
 
@@ -20,6 +21,7 @@
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/engine.h"
+#include "tools/scoring.h"
 
 namespace evoc::tools {
 
@@ -157,7 +159,132 @@ std::vector<int> class_indices(const std::vector<std::string>& classes, const st
   return truth;
 }
 
+/// The class index of each label of a classifier's labelled file.
+std::vector<int> class_truth(const ir::Module& m, const std::vector<std::string>& labels, const std::vector<int>& lines,
+                             const std::string& file, const std::string& target) {
+  const std::vector<std::string> classes = classes_of(m);
+  if (!ir::class_names(m).empty()) return class_indices(classes, labels, lines, file, target);
+  std::vector<int> truth;  // unnamed classes: the label is the class index
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    auto v = ir::parse_number(labels[r]);
+    if (!v || *v != std::floor(*v) || *v < 0 || *v >= static_cast<float>(classes.size()))
+      throw Error(fmt::format("{}:{}: target '{}' is '{}', not a class index 0..{}", file, lines[r], target,
+                              labels[r].substr(0, 40), classes.size() - 1));
+    truth.push_back(static_cast<int>(*v));
+  }
+  return truth;
+}
+
+/// The value of each label of a regression's labelled file.
+std::vector<double> value_truth(const std::vector<std::string>& labels, const std::vector<int>& lines,
+                                const std::string& file, const std::string& target) {
+  std::vector<double> truth;
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    auto v = ir::parse_number(labels[r]);
+    if (!v)
+      throw Error(fmt::format("{}:{}: target '{}' is '{}', not a number", file, lines[r], target, labels[r].substr(0, 40)));
+    truth.push_back(*v);
+  }
+  return truth;
+}
+
+/// Scores a classifier's raw outputs `y` (n_out per row) through its class probabilities.
+metrics::Classification score_classes(const ir::Module& m, const std::vector<int>& truth, const std::vector<float>& y) {
+  const std::size_t c = class_count(m.n_out()), k = m.n_out(), n = truth.size();
+  std::vector<float> p(n * c);
+  postprocess(Output::Probabilities, k, y.data(), static_cast<int64_t>(k), static_cast<int64_t>(n), p.data(),
+              static_cast<int64_t>(c));
+  return metrics::classify(truth, p.data(), c);
+}
+
+/// A labelled file read for a model: inputs, labels, and the target's name.
+struct Labelled {
+  csv::TextTable text;
+  std::vector<float> x;
+  std::vector<std::string> labels;
+  std::string target;
+};
+
+Labelled read_labelled(const ir::Module& m, const std::string& path, const std::string& target_flag) {
+  Labelled d;
+  d.text = csv::read_text(path);
+  if (d.text.rows() == 0) throw Error(fmt::format("{}: no rows to score", path));
+  d.target = !target_flag.empty() ? target_flag : !m.meta("target").empty() ? m.meta("target") : d.text.columns.back();
+  const std::size_t tcol = d.text.column_index(d.target);
+  for (std::size_t r = 0; r < d.text.rows(); ++r) d.labels.push_back(d.text.at(r, tcol));
+  if (auto schema = ir::read_schema(m)) {
+    d.x = ir::encode_table(*schema, d.text);
+  } else {
+    csv::Table t = csv::read(path);
+    d.x = gather_inputs(m, t, all_inputs_named_in(m, t), path);
+  }
+  return d;
+}
+
 }  // namespace
+
+std::string permutation_importance(const ir::Module& m, const std::string& path, const std::string& target,
+                                   const std::string& engine_name, int repeats) {
+  Labelled d = read_labelled(m, path, target);
+  const std::size_t n = d.text.rows(), n_in = m.n_in(), k = m.n_out();
+  auto engine = make_engine(engine_name, m);
+  std::vector<float> y(n * k);
+  auto run = [&](const std::vector<float>& x) {
+    engine->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(n_in), y.data(), static_cast<int64_t>(k));
+  };
+  const bool classify = is_classifier(m, /*by_outputs=*/true);
+  std::vector<int> classes;
+  std::vector<double> values;
+  if (classify) classes = class_truth(m, d.labels, d.text.lines, path, d.target);
+  else values = value_truth(d.labels, d.text.lines, path, d.target);
+  // (primary, secondary): log loss and accuracy for a classifier, R^2 for a regression.
+  auto score = [&]() -> std::pair<double, double> {
+    if (classify) {
+      const metrics::Classification s = score_classes(m, classes, y);
+      return {s.log_loss, s.accuracy};
+    }
+    const metrics::Regression s = metrics::regress(values, y.data(), k);
+    return {s.r2, s.rmse};
+  };
+  run(d.x);
+  const auto base = score();
+  struct Row {
+    std::string name;
+    double primary, secondary;
+  };
+  std::vector<Row> rows;
+  std::mt19937_64 rng(20261130);
+  std::vector<float> x = d.x;
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n_in; ++i) {
+    double primary = 0, secondary = 0;
+    for (int rep = 0; rep < repeats; ++rep) {
+      for (std::size_t r = 0; r < n; ++r) order[r] = r;
+      std::shuffle(order.begin(), order.end(), rng);
+      for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[order[r] * n_in + i];
+      run(x);
+      const auto s = score();
+      primary += s.first;
+      secondary += s.second;
+    }
+    for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[r * n_in + i];
+    primary /= repeats;
+    secondary /= repeats;
+    rows.push_back(classify ? Row{m.input_names[i], primary - base.first, base.second - secondary}
+                            : Row{m.input_names[i], base.first - primary, secondary - base.second});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.primary > b.primary; });
+  std::string out = fmt::format(
+      "permutation importance on {} rows of {} ({} shuffles per column): how much worse the model scores when one "
+      "input column's values are shuffled across the rows\n",
+      n, path, repeats);
+  out += classify ? fmt::format("  {:<24}{:>14}{:>16}\n", "column", "log loss rise", "accuracy drop")
+                  : fmt::format("  {:<24}{:>14}{:>16}\n", "column", "R^2 drop", "RMSE rise");
+  for (const Row& r : rows) out += fmt::format("  {:<24}{:>14.4f}{:>16.4f}\n", r.name, r.primary, r.secondary);
+  out += classify ? fmt::format("  (unshuffled: log loss {:.4f}, accuracy {:.4f})\n", base.first, base.second)
+                  : fmt::format("  (unshuffled: R^2 {:.4f}, RMSE {:.4g})\n", base.first, base.second);
+  return out;
+}
 
 void register_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model on the rows of a CSV file");
@@ -169,7 +296,7 @@ void register_run_command(CLI::App& app) {
   cmd->add_option("MODEL", o->model, "IR file (.evir)")->required();
   cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")
       ->required();
-  cmd->add_option("-o,--output", o->output, "output CSV (default stdout), written atomically");
+  cmd->add_option("-o,--output-file", o->output, "output CSV (default stdout), written atomically");
   cmd->add_option("--engine", o->engine, "interp (reference interpreter) or jit (compiled kernel)")
       ->check(CLI::IsMember({"interp", "jit"}));
   cmd->add_flag("--by-name", o->by_name, "pick the input columns by the model's input names");
@@ -207,43 +334,19 @@ void register_run_command(CLI::App& app) {
       ->check(CLI::Range(1, 100000));
   eval->callback([e] {
     ir::Module m = ir::read_module(e->model);
-    csv::TextTable text = csv::read_text(e->input);
-    if (text.rows() == 0) throw Error(fmt::format("{}: no rows to score", e->input));
-    std::string target = !e->target.empty()          ? e->target
-                         : !m.meta("target").empty() ? m.meta("target")
-                                                     : text.columns.back();
-    const std::size_t tcol = text.column_index(target);
-    std::vector<std::string> labels;
-    for (std::size_t r = 0; r < text.rows(); ++r) labels.push_back(text.at(r, tcol));
-    std::vector<float> x;
-    if (auto schema = ir::read_schema(m)) {
-      x = ir::encode_table(*schema, text);
-    } else {
-      csv::Table t = csv::read(e->input);
-      x = gather_inputs(m, t, all_inputs_named_in(m, t), e->input);
-    }
+    Labelled d = read_labelled(m, e->input, e->target);
+    const csv::TextTable& text = d.text;
+    const std::vector<std::string>& labels = d.labels;
+    const std::string& target = d.target;
+    const std::vector<float>& x = d.x;
     const std::size_t n = text.rows(), k = m.n_out();
     auto [y, seconds] = run_rows(e->engine, m, x, n);
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
     if (is_classifier(m, /*by_outputs=*/true)) {
       const std::vector<std::string> classes = classes_of(m);
-      std::vector<int> truth;
-      if (ir::class_names(m).empty()) {  // unnamed classes: the label is the class index
-        for (std::size_t r = 0; r < n; ++r) {
-          auto v = ir::parse_number(labels[r]);
-          if (!v || *v != std::floor(*v) || *v < 0 || *v >= static_cast<float>(classes.size()))
-            throw Error(fmt::format("{}:{}: target '{}' is '{}', not a class index 0..{}", e->input, text.lines[r],
-                                    target, labels[r].substr(0, 40), classes.size() - 1));
-          truth.push_back(static_cast<int>(*v));
-        }
-      } else {
-        truth = class_indices(classes, labels, text.lines, e->input, target);
-      }
+      const std::vector<int> truth = class_truth(m, labels, text.lines, e->input, target);
+      const metrics::Classification s = score_classes(m, truth, y);
       const std::size_t c = classes.size();
-      std::vector<float> p(n * c);
-      postprocess(Output::Probabilities, k, y.data(), static_cast<int64_t>(k), static_cast<int64_t>(n), p.data(),
-                  static_cast<int64_t>(c));
-      const metrics::Classification s = metrics::classify(truth, p.data(), c);
       std::size_t correct = 0;
       for (std::size_t i = 0; i < c; ++i) correct += s.confusion[i][i];
       fmt::print("accuracy  {:.4f}  ({} of {} rows)\n", s.accuracy, correct, n);
@@ -261,14 +364,7 @@ void register_run_command(CLI::App& app) {
         fmt::print("\n");
       }
     } else {
-      std::vector<double> truth;
-      for (std::size_t r = 0; r < n; ++r) {
-        auto v = ir::parse_number(labels[r]);
-        if (!v)
-          throw Error(fmt::format("{}:{}: target '{}' is '{}', not a number", e->input, text.lines[r], target,
-                                  labels[r].substr(0, 40)));
-        truth.push_back(*v);
-      }
+      const std::vector<double> truth = value_truth(labels, text.lines, e->input, target);
       const metrics::Regression s = metrics::regress(truth, y.data(), k);
       fmt::print("r2        {:.4f}  (rmse {:.4g}, {} rows)\n", s.r2, s.rmse, n);
       fmt::print("rmse      {:.6g}\nmae       {:.6g}\n", s.rmse, s.mae);

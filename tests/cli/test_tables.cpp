@@ -16,6 +16,7 @@
 #include "ir/file_util.h"
 #include "ir/parser.h"
 #include "ir/schema.h"
+#include "runtime/evoc.h"
 #include "runtime/kernel.h"
 
 namespace evoc {
@@ -39,7 +40,7 @@ std::string customer_table(int rows, uint32_t seed, bool unseen) {
     const float logit = 3.0f * x1 * x2 + (region == 0 ? 1.0f : region == 4 ? -1.0f : 0.0f) +
                         (product % 7 == 0 ? 1.0f : 0.0f) + 0.3f * x3 + 0.5f * normal(rng);
     auto cell = [&](float v) { return uniform(rng) < 0.1f ? std::string() : fmt::format("{:.4f}", v); };
-    std::string region_cell = ir::csv::format_row({regions[region]});
+    std::string region_cell = csv::format_row({regions[region]});
     std::string product_cell = fmt::format("p{:02d}", product);
     if (unseen && r % 7 == 0) region_cell = "atlantis";
     if (unseen && r % 11 == 0) product_cell = r % 2 ? "" : "p99";
@@ -56,7 +57,7 @@ std::vector<std::vector<float>> read_floats(const std::string& csv_text) {
   std::vector<std::vector<float>> rows;
   while (std::getline(lines, line)) {
     std::vector<float> row;
-    for (const std::string& cell : ir::csv::parse_row(line)) row.push_back(std::strtof(cell.c_str(), nullptr));
+    for (const std::string& cell : csv::parse_row(line)) row.push_back(std::strtof(cell.c_str(), nullptr));
     rows.push_back(row);
   }
   return rows;
@@ -106,7 +107,7 @@ TEST_CASE("tables: a raw customer table trains unprepared; JIT, AOT and evoc run
   CHECK(labelled.out.starts_with("churned,no,yes\n"));
 
   // The kernels, fed the codes the schema gives (and the level codes the kernel API gives).
-  const ir::csv::TextTable table = ir::csv::read_text(test);
+  const csv::TextTable table = csv::read_text(test);
   const std::vector<float> x = ir::encode_table(*schema, table);
   KernelOptions options;
   options.use_cache = false;
@@ -143,6 +144,67 @@ TEST_CASE("tables: a raw customer table trains unprepared; JIT, AOT and evoc run
   CHECK(evolved_eval.out.find("confusion (rows: true class, columns: predicted class)") != std::string::npos);
   MESSAGE("evolved: ", evolved_eval.out, "linear: ", linear_eval.out);
   CHECK(accuracy_of(evolved_eval.out) > accuracy_of(linear_eval.out) + 0.05);
+}
+
+/// The customer model of the test above, trained once more (small and fast) for the tools.
+TEST_CASE("tables: inspect names the columns, classes and outputs; importance ranks the signal; dot stays readable") {
+  TempDir tmp;
+  const std::string train = tmp.file("customers.csv"), test = tmp.file("test.csv"), model = tmp.file("m.evir");
+  write_file_atomic(train, customer_table(2000, 4, false));
+  write_file_atomic(test, customer_table(600, 5, true));
+  auto t = run_evoc("train " + train + " -o " + model + " --epochs 10 --max-ops 4 -q");
+  REQUIRE_MESSAGE(t.status == 0, t.err);
+  auto i = run_evoc("inspect " + model + " --importance " + test);
+  REQUIRE_MESSAGE(i.status == 0, i.err);
+  CHECK(i.out.find("classes: no,yes") != std::string::npos);
+  CHECK(i.out.find("each output: the logit of a class") != std::string::npos);
+  CHECK(i.out.find("product          categorical, 50 levels") != std::string::npos);
+  const auto table = i.out.find("log loss rise");
+  REQUIRE(table != std::string::npos);
+  // x1 and x2 carry the interaction; the first row of the ranking is one of them.
+  std::istringstream lines(i.out.substr(table));
+  std::string header, first;
+  std::getline(lines, header);
+  std::getline(lines, first);
+  CHECK_MESSAGE((first.find("x1") != std::string::npos || first.find("x2") != std::string::npos), i.out);
+
+  // The C API names the classes and gives the level codes.
+  evoc_options* options = nullptr;
+  REQUIRE(evoc_options_create(&options) == EVOC_OK);
+  REQUIRE(evoc_options_disable_cache(options, 1) == EVOC_OK);
+  evoc_kernel* k = nullptr;
+  REQUIRE(evoc_kernel_from_file(model.c_str(), options, &k) == EVOC_OK);
+  int64_t classes = 0;
+  CHECK(evoc_kernel_n_classes(k, &classes) == EVOC_OK);
+  CHECK(classes == 2);
+  const char* name = nullptr;
+  CHECK(evoc_kernel_class_name(k, 1, &name) == EVOC_OK);
+  CHECK(std::string(name) == "yes");
+  CHECK(evoc_kernel_class_name(k, 2, &name) == EVOC_ERROR_INVALID_ARGUMENT);
+  CHECK(std::string(evoc_last_error()).find("class index 2 is out of range (the kernel has 2 classes)") != std::string::npos);
+  float code = 0;
+  CHECK(evoc_kernel_level_code(k, 0, "atlantis", &code) == EVOC_OK);
+  CHECK(std::isnan(code));
+  CHECK(evoc_kernel_level_code(k, 0, "central, \"old\" town", &code) == EVOC_OK);
+  CHECK(code >= 0);
+  CHECK(evoc_kernel_level_code(k, 9, "x", &code) == EVOC_ERROR_INVALID_ARGUMENT);
+  evoc_kernel_free(k);
+  evoc_options_free(options);
+
+  auto dot = run_evoc("dot " + model);
+  REQUIRE(dot.status == 0);
+  CHECK(dot.out.find("penwidth=") != std::string::npos);
+  CHECK(dot.out.find("edges drawn") != std::string::npos);  // 50 product levels: not every edge is drawn
+  const std::string svg = tmp.file("m.svg");
+  auto render = run_evoc("dot " + model + " --render " + svg);
+  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
+    CHECK_MESSAGE(render.status == 0, render.err);
+    CHECK(read_file(svg).find("<svg") != std::string::npos);
+  } else {
+    CHECK(render.status == 1);
+    CHECK(render.err.find("Graphviz's 'dot' is not installed") != std::string::npos);
+    CHECK(!std::filesystem::exists(svg));
+  }
 }
 
 /// Trains a small model on `csv` and returns it (the test fails if training fails).
