@@ -31,7 +31,7 @@ namespace {
 struct TrainArgs {
   std::string data, synthetic, output, target, history, test_csv;
   std::vector<std::string> drop, categorical, numeric;  ///< column overrides of the table reader
-  int max_levels = 64;
+  int max_levels = 64, one_hot_levels = 10;
   std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
   bool quiet = false;
   trainer::Options options;
@@ -124,7 +124,8 @@ void run_train(TrainArgs& args) {
   check_writable(args.output);
   if (!args.test_csv.empty()) check_writable(args.test_csv);
   trainer::TableOptions table{.target = args.target, .task = o.task, .drop = args.drop,
-                              .categorical = args.categorical, .numeric = args.numeric, .max_levels = args.max_levels};
+                              .categorical = args.categorical, .numeric = args.numeric, .max_levels = args.max_levels,
+                              .one_hot_levels = args.one_hot_levels};
   trainer::Dataset data = args.synthetic.empty() ? trainer::load_table(args.data, table)
                                                  : trainer::make_synthetic(args.synthetic);
   if (!args.quiet)
@@ -188,6 +189,9 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--categorical", args->categorical, "columns to read as categories even if numeric")->delimiter(',');
   cmd->add_option("--numeric", args->numeric, "columns that must be numeric (missing cells allowed)")->delimiter(',');
   cmd->add_option("--max-levels", args->max_levels, "levels kept per categorical column (the most frequent)")
+      ->capture_default_str();
+  cmd->add_option("--one-hot-levels", args->one_hot_levels,
+                  "a categorical column with up to this many levels is one-hot; with more, target-encoded")
       ->capture_default_str();
   cmd->add_option("--task", args->task, "classify | regress | auto (inferred from the target)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();

@@ -3,11 +3,13 @@
 //
 // A numeric column becomes its value with missing cells imputed by the median of the file
 // (`fillnan`), plus a missing indicator (`isnan`) when the file has a missing cell in it. A
-// categorical column becomes one-hot indicators (`eq` against the level code) of its most
-// frequent levels; every other string, a level unseen in training and a missing cell read as
-// "other", which is all indicators zero (the head's bias carries it). One-hot rather than a
-// learned value per level: the head's weights are the per-level values, the evolved ops can
-// combine single levels with other columns (an interaction), and no new trainable kind is needed.
+// categorical column keeps its most frequent levels (--max-levels); every other string, a level
+// unseen in training and a missing cell read as "other". With few levels (--one-hot-levels) it
+// becomes one-hot indicators (`eq` against the level code; "other" is all zeros, which the
+// head's bias carries); with more, one target-encoded feature per class beyond the first (the
+// level's shrunk mean target: a `dot` over the `eq` indicators, "other" the bias), so that a
+// 50-level column is one input of the network rather than 50, and growth, which draws operand
+// pairs at random, still finds the interactions among the other columns.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -20,6 +22,7 @@
 #include "ir/csv.h"
 #include "ir/error.h"
 #include "ir/printer.h"
+#include "ir/scalar.h"
 #include "trainer/trainer.h"
 
 namespace evoc::trainer {
@@ -61,6 +64,7 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
     if (contains(options.numeric, name))
       throw Error(fmt::format("column '{}' is given both --categorical and --numeric", name));
   if (options.max_levels < 1) throw Error("--max-levels must be at least 1");
+  if (options.one_hot_levels < 0) throw Error("--one-hot-levels must be at least 0");
   const std::size_t tcol = options.target.empty() ? t.cols() - 1 : t.column_index(options.target);
   if (contains(options.drop, t.columns[tcol]))
     throw Error(fmt::format("--drop names the target column '{}'", t.columns[tcol]));
@@ -202,17 +206,49 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
         return a.second != b.second ? a.second > b.second : a.first < b.first;
       });
       const std::size_t kept = std::min<std::size_t>(levels.size(), static_cast<std::size_t>(options.max_levels));
-      for (std::size_t i = 0; i < kept; ++i) {
-        column.levels.push_back(levels[i].first);
-        data.feature_names.push_back(fmt::format("{}={}", name, levels[i].first));
-        data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Level, .fill = 0, .level = static_cast<int>(i)});
+      for (std::size_t i = 0; i < kept; ++i) column.levels.push_back(levels[i].first);
+      const bool one_hot = kept <= static_cast<std::size_t>(options.one_hot_levels);
+      if (one_hot) {
+        for (std::size_t i = 0; i < kept; ++i) {
+          data.feature_names.push_back(fmt::format("{}={}", name, levels[i].first));
+          data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Level, .fill = 0,
+                                  .level = static_cast<int>(i), .weights = {}});
+        }
+      } else {
+        // Target encoding: per level, the mean target (per class beyond the first, for a
+        // classifier) shrunk towards the overall mean by kShrinkRows pseudo-rows.
+        constexpr double kShrinkRows = 10;
+        std::unordered_map<std::string, std::size_t> code;
+        for (std::size_t i = 0; i < kept; ++i) code.emplace(levels[i].first, i);
+        const std::size_t dims = classify ? data.classes.size() - 1 : 1;
+        for (std::size_t d = 0; d < dims; ++d) {
+          std::vector<double> sum(kept, 0), count(kept, 0);
+          double total = 0;
+          for (std::size_t i = 0; i < rows.size(); ++i) {
+            const double y = classify ? (data.target[i] == static_cast<float>(d + 1) ? 1.0 : 0.0) : data.target[i];
+            total += y;
+            auto it = code.find(t.at(rows[i], c));
+            if (it == code.end()) continue;
+            sum[it->second] += y;
+            count[it->second] += 1;
+          }
+          const double prior = total / static_cast<double>(rows.size());
+          DerivedFeature f{.column = index, .kind = DerivedFeature::Kind::Encoded, .fill = static_cast<float>(prior),
+                           .level = 0, .weights = {}};
+          for (std::size_t k = 0; k < kept; ++k)
+            f.weights.push_back(static_cast<float>((sum[k] + kShrinkRows * prior) / (count[k] + kShrinkRows) - prior));
+          data.feature_names.push_back(classify ? fmt::format("{}~{}", name, data.classes[d + 1]) : name + "~mean");
+          data.derived.push_back(std::move(f));
+        }
       }
-      data.notes.push_back(
-          kept < levels.size()
-              ? fmt::format("column '{}': categorical, {} levels: the {} most frequent kept, the rest read as 'other'",
-                            name, levels.size(), kept)
-              : fmt::format("column '{}': categorical, {} levels{}", name, levels.size(),
-                            forced_categorical ? " (--categorical)" : ""));
+      data.notes.push_back(fmt::format(
+          "column '{}': categorical, {} levels{}{}", name, levels.size(),
+          kept < levels.size() ? fmt::format(": the {} most frequent kept, the rest read as 'other'", kept) : "",
+          forced_categorical ? " (--categorical)" : ""));
+      if (!one_hot)
+        data.notes.push_back(fmt::format("column '{}': target-encoded (more than {} levels: each level's mean target, "
+                                         "shrunk towards the overall mean)",
+                                         name, options.one_hot_levels));
     } else {
       std::vector<float> values;
       values.reserve(present);
@@ -222,10 +258,10 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
       const std::size_t n = values.size();
       const float median = n % 2 ? values[n / 2] : static_cast<float>((double(values[n / 2 - 1]) + values[n / 2]) / 2);
       data.feature_names.push_back(name);
-      data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Value, .fill = median, .level = 0});
+      data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Value, .fill = median, .level = 0, .weights = {}});
       if (s.missing > 0) {
         data.feature_names.push_back(name + ".missing");
-        data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Missing, .fill = 0, .level = 0});
+        data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Missing, .fill = 0, .level = 0, .weights = {}});
         data.notes.push_back(fmt::format("column '{}': numeric, {} missing cells (imputed with the median {}, plus "
                                          "a missing indicator)",
                                          name, s.missing, ir::format_float(median)));
@@ -258,6 +294,14 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
         case DerivedFeature::Kind::Value: out[f] = std::isnan(x) ? d.fill : x; break;
         case DerivedFeature::Kind::Missing: out[f] = std::isnan(x) ? 1.0f : 0.0f; break;
         case DerivedFeature::Kind::Level: out[f] = x == static_cast<float>(d.level) ? 1.0f : 0.0f; break;
+        case DerivedFeature::Kind::Encoded: {  // what the module's dot over eq computes, op for op
+          ir::FloatArith b;
+          ir::scalar::DotSum<ir::FloatArith> sum;
+          for (std::size_t k = 0; k < d.weights.size(); ++k)
+            sum.add(b, d.weights[k], x == static_cast<float>(k) ? 1.0f : 0.0f);
+          out[f] = sum.finish(b, d.fill);
+          break;
+        }
       }
     }
   }
@@ -281,6 +325,13 @@ ir::Module attach_schema(const Dataset& data, ir::Module net) {
     if (it != consts.end()) return it->second;
     return consts[bits] = ir::add_const(m, c);
   };
+  std::map<std::pair<std::size_t, int>, ir::ValueId> levels;  // (column, code) -> its eq
+  auto level = [&](std::size_t column, int code) {
+    auto it = levels.find({column, code});
+    if (it != levels.end()) return it->second;
+    return levels[{column, code}] = ir::add_binary(m, ir::Op::Eq, static_cast<ir::ValueId>(column),
+                                                    constant(static_cast<float>(code)));
+  };
   std::vector<ir::ValueId> remap(net.values.size());
   for (std::size_t f = 0; f < data.derived.size(); ++f) {
     const DerivedFeature& d = data.derived[f];
@@ -288,9 +339,13 @@ ir::Module attach_schema(const Dataset& data, ir::Module net) {
     switch (d.kind) {
       case DerivedFeature::Kind::Value: remap[f] = ir::add_binary(m, ir::Op::FillNan, x, constant(d.fill)); break;
       case DerivedFeature::Kind::Missing: remap[f] = ir::add_unary(m, ir::Op::IsNan, x); break;
-      case DerivedFeature::Kind::Level:
-        remap[f] = ir::add_binary(m, ir::Op::Eq, x, constant(static_cast<float>(d.level)));
+      case DerivedFeature::Kind::Level: remap[f] = level(d.column, d.level); break;
+      case DerivedFeature::Kind::Encoded: {
+        std::vector<ir::ValueId> args;
+        for (std::size_t k = 0; k < d.weights.size(); ++k) args.push_back(level(d.column, static_cast<int>(k)));
+        remap[f] = ir::add_dot(m, args, d.weights, d.fill);
         break;
+      }
     }
   }
   for (std::size_t id = net.n_in(); id < net.values.size(); ++id) {

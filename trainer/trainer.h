@@ -29,14 +29,16 @@ enum class Activation { None, Relu, Tanh, Sigmoid };
 enum class Optimizer { Adam, AdamW };
 
 /// How one feature the network reads is computed from a raw column (a module input) of a
-/// table (see load_table): the value with NaN replaced by `fill`, the missing indicator, or the
-/// one-hot indicator of level code `level`.
+/// table (see load_table): the value with NaN replaced by `fill`, the missing indicator, the
+/// one-hot indicator of level code `level`, or the target encoding of a many-level column: a
+/// dot over the one-hot indicators of its levels with `weights` and bias `fill`.
 struct DerivedFeature {
-  enum class Kind { Value, Missing, Level };
+  enum class Kind { Value, Missing, Level, Encoded };
   std::size_t column = 0;  ///< index into the schema's columns
   Kind kind = Kind::Value;
-  float fill = 0;          ///< Value: the training median
+  float fill = 0;          ///< Value: the training median; Encoded: the value of "other"
   int level = 0;           ///< Level: the code
+  std::vector<float> weights;  ///< Encoded: per level code, its value minus that of "other"
 };
 
 /// A table of numeric features and one numeric target.
@@ -69,6 +71,7 @@ struct TableOptions {
   std::vector<std::string> categorical;  ///< columns read as categories even if numeric
   std::vector<std::string> numeric;      ///< columns that must be numeric (missing cells allowed)
   int max_levels = 64;                   ///< levels kept per categorical column (the most frequent)
+  int one_hot_levels = 10;               ///< up to this many levels: one-hot; more: target encoding
 };
 
 /// Reads a raw CSV table: column kinds inferred (numeric, or categorical when a cell is not a

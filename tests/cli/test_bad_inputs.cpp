@@ -330,6 +330,8 @@ const std::vector<Case> kTrainCases = {
     {"train-numeric-text", "train -q $D/text_feature.csv --numeric a -o $D/out.evir", 1,
      "text_feature.csv:2: column 'a' is --numeric, but 'x' is not a number (nor a missing cell: empty, NA, NaN, ?, null)"},
     {"train-max-levels", "train -q $D/ok.csv --max-levels 0 -o $D/out.evir", 1, "--max-levels must be at least 1"},
+    {"train-one-hot-levels", "train -q $D/ok.csv --one-hot-levels -1 -o $D/out.evir", 1,
+     "--one-hot-levels must be at least 0"},
     {"train-regress-text-target", "train -q $D/text.csv --task regress -o $D/out.evir", 1,
      "text.csv:2: --task regress, but target 'b' has 'x', not a number"},
     {"train-negative-significance", "train -q --synthetic xor --significance -0.5 -o $D/out.evir", 1,
