@@ -210,4 +210,72 @@ std::string format(const std::vector<std::string>& columns, const float* values,
   return out;
 }
 
+// ---- cell texts -------------------------------------------------------------------------
+
+std::size_t TextTable::column_index(std::string_view name) const {
+  for (std::size_t i = 0; i < columns.size(); ++i)
+    if (columns[i] == name) return i;
+  std::string choices;
+  for (const auto& c : columns) choices += (choices.empty() ? "" : ", ") + c;
+  throw Error(fmt::format("{}: no column named '{}' (columns: {})", file, name, choices));
+}
+
+TextTable parse_text(std::string_view text, std::string_view file) {
+  if (text.size() >= 3 && text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM
+  Reader reader(text, file);
+  TextTable table;
+  table.file = std::string(file);
+  std::vector<Field> fields;
+  while (reader.record(fields) && is_blank(fields)) {
+  }
+  if (fields.empty() || is_blank(fields)) reader.fail(1, 0, "empty file: expected a header line");
+  std::unordered_set<std::string> seen;
+  for (const Field& f : fields) {
+    std::string name(trim(f.text));
+    if (name.empty())
+      reader.fail(f.line, f.col,
+                  fmt::format("empty column name in the header (column {})", table.columns.size() + 1));
+    if (!seen.insert(name).second) reader.fail(f.line, f.col, fmt::format("duplicate column name '{}'", name));
+    table.columns.push_back(std::move(name));
+  }
+  while (reader.record(fields)) {
+    if (is_blank(fields) && table.columns.size() > 1) continue;
+    if (fields.size() != table.columns.size())
+      reader.fail(reader.record_line(), 0,
+                  fmt::format("row has {} field{}, expected {} (one per header column)", fields.size(),
+                              fields.size() == 1 ? "" : "s", table.columns.size()));
+    table.lines.push_back(reader.record_line());
+    for (const Field& f : fields) table.cells.emplace_back(trim(f.text));
+  }
+  return table;
+}
+
+TextTable read_text(const std::string& path) { return parse_text(read_file(path), path); }
+
+std::string format_row(const std::vector<std::string>& cells) {
+  std::string out;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string& c = cells[i];
+    if (i) out += ',';
+    if (c.find_first_of(",\"\n\r") == std::string::npos && c == trim(c) && !c.empty()) {
+      out += c;
+      continue;
+    }
+    out += '"';
+    for (char ch : c) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    out += '"';
+  }
+  return out;
+}
+
+std::vector<std::string> parse_row(std::string_view record) {
+  if (record.empty()) return {};
+  Reader reader(record, "<row>");
+  std::vector<Field> fields;
+  reader.record(fields);
+  std::vector<std::string> cells;
+  for (Field& f : fields) cells.push_back(std::move(f.text));
+  return cells;
+}
+
 }  // namespace evoc::csv

@@ -37,4 +37,28 @@ Table read(const std::string& path, const ReadOptions& options = {});
 /// and payload, as `nan`).
 std::string format(const std::vector<std::string>& columns, const float* values, std::size_t rows);
 
+/// A table of cell texts (each trimmed of spaces and tabs), for typed reading: the trainer's
+/// column kinds and the column schema of a model (ir/schema.h) interpret the cells.
+struct TextTable {
+  std::string file;                  ///< the file name errors give
+  std::vector<std::string> columns;
+  std::vector<std::string> cells;    ///< rows() * cols() texts, row-major
+  std::vector<int> lines;            ///< the 1-based line where each row starts
+  std::size_t rows() const { return lines.size(); }
+  std::size_t cols() const { return columns.size(); }
+  const std::string& at(std::size_t r, std::size_t c) const { return cells[r * columns.size() + c]; }
+  /// Index of a column by name; throws evoc::Error naming the file, the column and the choices.
+  std::size_t column_index(std::string_view name) const;
+};
+
+/// Parses CSV text into cell texts, with the header, quoting and row-length checks of parse().
+TextTable parse_text(std::string_view text, std::string_view file = "<input>");
+/// Reads and parses a file into cell texts.
+TextTable read_text(const std::string& path);
+/// One CSV record of `cells` (quoted where needed), without a line ending.
+std::string format_row(const std::vector<std::string>& cells);
+/// Splits one CSV record (as format_row writes it) into its cells; throws evoc::Error on an
+/// unterminated quote.
+std::vector<std::string> parse_row(std::string_view record);
+
 }  // namespace evoc::csv

@@ -189,6 +189,37 @@ int evoc_kernel_n_out(const evoc_kernel* kernel, int64_t* out) {
   return ok();
 }
 
+int evoc_kernel_n_classes(const evoc_kernel* kernel, int64_t* out) {
+  if (!kernel) return null_argument(__func__, "kernel");
+  if (!out) return null_argument(__func__, "out");
+  *out = static_cast<int64_t>(kernel->kernel.class_names().size());
+  return EVOC_OK;
+}
+
+int evoc_kernel_class_name(const evoc_kernel* kernel, int64_t index, const char** out) {
+  if (!kernel) return null_argument(__func__, "kernel");
+  if (!out) return null_argument(__func__, "out");
+  const auto& names = kernel->kernel.class_names();
+  if (index < 0 || index >= static_cast<int64_t>(names.size()))
+    return invalid(__func__, "class index " + std::to_string(index) + " is out of range (the kernel has " +
+                                 std::to_string(names.size()) + " classes)");
+  *out = names[static_cast<std::size_t>(index)].c_str();
+  return EVOC_OK;
+}
+
+int evoc_kernel_level_code(const evoc_kernel* kernel, int64_t input, const char* text, float* out) {
+  if (!kernel) return null_argument(__func__, "kernel");
+  if (!text) return null_argument(__func__, "text");
+  if (!out) return null_argument(__func__, "out");
+  if (input < 0 || input >= static_cast<int64_t>(kernel->kernel.n_in()))
+    return invalid(__func__, "input " + std::to_string(input) + " is out of range (the kernel has " +
+                                 std::to_string(kernel->kernel.n_in()) + " inputs)");
+  return guarded([&] {
+    *out = kernel->kernel.level_code(static_cast<std::size_t>(input), text);
+    return EVOC_OK;
+  });
+}
+
 int evoc_kernel_run(const evoc_kernel* kernel, const float* x, int64_t n, int64_t x_stride, float* y,
                     int64_t y_stride) {
   if (!kernel) return null_argument(__func__, "kernel");

@@ -85,6 +85,15 @@ void evoc_kernel_free(evoc_kernel* kernel);
 int evoc_kernel_n_in(const evoc_kernel* kernel, int64_t* out);
 int evoc_kernel_n_out(const evoc_kernel* kernel, int64_t* out);
 
+/** Classes of a classifier (0 for a regression); their names in output order. A name stays
+ *  valid while the kernel lives. */
+int evoc_kernel_n_classes(const evoc_kernel* kernel, int64_t* out);
+int evoc_kernel_class_name(const evoc_kernel* kernel, int64_t index, const char** out);
+/** The input value for level `text` of categorical input `input` of a model trained on a table:
+ *  the level's code, or NaN for a level the model does not know (read as "other") or a numeric
+ *  input. A missing cell of any input is NaN. */
+int evoc_kernel_level_code(const evoc_kernel* kernel, int64_t input, const char* text, float* out);
+
 /** Scores `n` rows: row r reads x[r*x_stride + 0..n_in) and writes y[r*y_stride + 0..n_out).
  *  Strides are in floats and at least a row. n == 0 does nothing and succeeds. */
 int evoc_kernel_run(const evoc_kernel* kernel, const float* x, int64_t n, int64_t x_stride, float* y,

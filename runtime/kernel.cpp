@@ -20,6 +20,7 @@
 #include "ir/error.h"
 #include "ir/parser.h"
 #include "runtime/gpu_kernel.h"
+#include "ir/schema.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/shared_library.h"
 #include "runtime/thread_pool.h"
@@ -48,6 +49,8 @@ struct Kernel::State {
   Output output = Output::Raw;
   Scores scores = Scores::Logits;  ///< what the module's outputs are, for the post-processing
   std::vector<std::string> input_names, output_names;
+  std::vector<std::string> class_names;  ///< a classifier's classes, in output order
+  std::optional<ir::Schema> schema;      ///< the column schema of a model trained on a table
   KernelInfo info;
   ThreadPool* pool = nullptr;
   int64_t rows_per_task = 0;
@@ -93,19 +96,6 @@ int64_t default_rows_per_task(const ir::Module& m) {
   return std::clamp<int64_t>((int64_t{1} << 18) / values, 256, 65536);
 }
 
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = list.find(',', start);
-    std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const auto first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
-    names.push_back(first == std::string::npos ? "" : name.substr(first, last - first + 1));
-    if (comma == std::string::npos) return names;
-    start = comma + 1;
-  }
-}
-
 /// The output column names for `mode`; throws if `mode` needs a classifier and `m` is not one.
 std::vector<std::string> column_names(const ir::Module& m, Output mode) {
   if (mode == Output::Raw) return m.output_names;
@@ -121,7 +111,7 @@ std::vector<std::string> column_names(const ir::Module& m, Output mode) {
   if (m.meta("classes").empty()) {
     for (std::size_t c = 0; c < k; ++c) classes.push_back("class_" + std::to_string(c));
   } else {
-    classes = split_names(m.meta("classes"));
+    classes = ir::class_names(m);
     if (classes.size() != k)
       throw Error(
           fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}",
@@ -184,6 +174,10 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   state->scores = m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
   state->n_out = output_width(options.output, m.n_out());
   state->input_names = m.input_names;
+  state->class_names = ir::class_names(m);
+  if (state->class_names.empty() && m.meta("task") == "classify")
+    for (std::size_t c = 0; c < class_count(m.n_out()); ++c) state->class_names.push_back("class_" + std::to_string(c));
+  state->schema = ir::read_schema(m);
   state->pool = &ThreadPool::shared(options.threads);
   state->rows_per_task = options.rows_per_task > 0 ? options.rows_per_task : default_rows_per_task(m);
   return Kernel(std::move(state));
@@ -410,6 +404,16 @@ const char* source_name(KernelSource source) {
       return "gpu";
   }
   return "?";
+}
+
+const std::vector<std::string>& Kernel::class_names() const { return state_->class_names; }
+
+float Kernel::level_code(std::size_t input, std::string_view text) const {
+  if (input >= state_->n_in)
+    throw Error(fmt::format("level_code: input {} is out of range (the kernel has {})", input, state_->n_in));
+  if (!state_->schema || state_->schema->columns[input].kind != ir::ColumnKind::Categorical)
+    return std::numeric_limits<float>::quiet_NaN();
+  return state_->schema->encode(input, text, "", 0);
 }
 
 }  // namespace evoc

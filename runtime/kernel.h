@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/options.h"
@@ -103,6 +104,12 @@ class Kernel {
   /// One name per output column: the module's outputs, the class names (from the module's
   /// `classes` metadata, comma separated, if present) for probabilities, "class" for argmax.
   const std::vector<std::string>& output_names() const;
+  /// A classifier's class names in output order (from the module's `classes` metadata); empty
+  /// for a regression.
+  const std::vector<std::string>& class_names() const;
+  /// The input value of level `text` of categorical input `input` (its code in the model's
+  /// dictionary), NaN for a level the model does not know or a numeric input (see ir/schema.h).
+  float level_code(std::size_t input, std::string_view text) const;
   const KernelInfo& info() const;
   /// Threads a run() call uses at most.
   unsigned threads() const;

@@ -9,6 +9,7 @@ packages=(
   libtorch-dev libgloo-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
   pybind11-dev python3-dev python3-numpy python3-sklearn
+  graphviz
 )
 
 missing=()

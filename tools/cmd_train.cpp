@@ -41,6 +41,8 @@ namespace {
 
 struct TrainArgs {
   std::string data, synthetic, output, target, history, test_csv, validation_csv, time_limit;
+  std::vector<std::string> drop, categorical, numeric;  ///< column overrides of the table reader
+  int max_levels = 64, one_hot_levels = 10;
   std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
   bool quiet = false;
   trainer::Options options;
@@ -198,6 +200,12 @@ void check_writable(const std::string& path) { check_output_writable(path); }
 /// Writes the held-out test rows (raw features, then the target) as CSV, so that a compiled
 /// model can be scored on exactly the rows the trainer's test metric used.
 void write_test_rows(const std::string& path, const trainer::Dataset& data, const std::vector<uint32_t>& rows) {
+  if (!data.raw_rows.empty()) {  // a raw table: the rows as read, which the model takes as they are
+    std::string text = data.raw_rows[0] + '\n';
+    for (uint32_t r : rows) text += data.raw_rows[r + 1] + '\n';
+    write_file_atomic(path, text);
+    return;
+  }
   std::vector<std::string> columns = data.feature_names;
   columns.push_back(data.target_name);
   const std::size_t width = columns.size();
@@ -281,8 +289,13 @@ void run_train(TrainArgs& args) {
     throw Error("--test-csv: there is no test split to write (hold one out with --test-fraction, e.g. 0.15)");
   check_writable(args.output);
   if (!args.test_csv.empty()) check_writable(args.test_csv);
-  trainer::Dataset data = args.synthetic.empty() ? trainer::load_csv(args.data, args.target)
+  trainer::TableOptions table{.target = args.target, .task = o.task, .drop = args.drop,
+                              .categorical = args.categorical, .numeric = args.numeric, .max_levels = args.max_levels,
+                              .one_hot_levels = args.one_hot_levels};
+  trainer::Dataset data = args.synthetic.empty() ? trainer::load_table(args.data, table)
                                                  : trainer::make_synthetic(args.synthetic);
+  if (!args.quiet)
+    for (const std::string& note : data.notes) fmt::print(stderr, "{}: {}\n", data.name, note);
   std::unique_ptr<trainer::Cluster> cluster;
   if (as_rank) {
     cluster = trainer::Cluster::join(trainer::cluster_options(args.rank, args.world_size, args.master, args.timeout),
@@ -347,10 +360,19 @@ void register_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   trainer::Options& o = args->options;
   CLI::App* cmd = app.add_subcommand("train", "Evolve a network on a CSV file or a built-in task; write text IR");
-  cmd->add_option("data", args->data, "CSV file with a header row (numeric columns)");
+  cmd->add_option("data", args->data,
+                  "CSV file with a header row: numeric and text columns, missing cells allowed (see README)");
   cmd->add_option("--synthetic", args->synthetic, "built-in task instead of a file: interaction (y = x0*x1 + x2), xor");
   cmd->add_option("-o,--output", args->output, "where to write the model (text IR)")->required();
   cmd->add_option("--target", args->target, "target column (default: the last one)");
+  cmd->add_option("--drop", args->drop, "columns to leave out (comma separated)")->delimiter(',');
+  cmd->add_option("--categorical", args->categorical, "columns to read as categories even if numeric")->delimiter(',');
+  cmd->add_option("--numeric", args->numeric, "columns that must be numeric (missing cells allowed)")->delimiter(',');
+  cmd->add_option("--max-levels", args->max_levels, "levels kept per categorical column (the most frequent)")
+      ->capture_default_str();
+  cmd->add_option("--one-hot-levels", args->one_hot_levels,
+                  "a categorical column with up to this many levels is one-hot; with more, target-encoded")
+      ->capture_default_str();
   cmd->add_option("--task", args->task, "classify | regress | auto (inferred from the target)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "epochs to train")->capture_default_str();
   cmd->add_option("--lr", o.lr, "learning rate")->capture_default_str();

@@ -50,7 +50,8 @@ std::vector<std::string> synthetic_names() { return {"interaction", "xor"}; }
 Dataset make_synthetic(const std::string& name, std::size_t rows) {
   const std::size_t n_features = 5;  // x0, x1, x2 carry the signal; x3, x4 are distractors
   Random random(20261123);
-  Dataset data{.name = name, .feature_names = {}, .target_name = "y", .features = {}, .target = {}};
+  Dataset data{.name = name, .feature_names = {}, .target_name = "y", .features = {}, .target = {}, .schema = {},
+               .derived = {}, .classes = {}, .dropped = {}, .notes = {}, .raw_rows = {}};
   for (std::size_t c = 0; c < n_features; ++c) data.feature_names.push_back(fmt::format("x{}", c));
   data.features.resize(rows * n_features);
   for (float& v : data.features) v = static_cast<float>(random.normal());
@@ -69,6 +70,7 @@ Dataset make_synthetic(const std::string& name, std::size_t rows) {
 }
 
 Task infer_task(const Dataset& data) {
+  if (!data.classes.empty()) return Task::Classify;  // a table's discrete target (load_table)
   std::set<float> distinct;
   for (float y : data.target) {
     if (!(y >= 0) || y != std::floor(y) || y > 1000) return Task::Regress;

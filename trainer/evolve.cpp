@@ -171,9 +171,9 @@ void infer_classes(Problem& p, const Dataset& data, const Dataset* validation) {
   }
   p.outputs = static_cast<int>(top) + 1;
   if (p.outputs < 2) throw Error(fmt::format("{}: classification needs at least two classes", data.name));
-  for (int c = 0; c < p.outputs; ++c) {
-    p.classes.push_back(std::to_string(c));
-    p.output_names.push_back(fmt::format("{}_{}", data.target_name, c));
+  for (int c = 0; c < p.outputs; ++c) {  // class names from the table (load_table), else the index
+    p.classes.push_back(static_cast<std::size_t>(c) < data.classes.size() ? data.classes[c] : std::to_string(c));
+    p.output_names.push_back(fmt::format("{}_{}", data.target_name, p.classes.back()));
   }
 }
 
@@ -606,12 +606,12 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
 
 ir::Module export_run(const Network& net, const Dataset& data, const Problem& p, const Options& o,
                       const Summary& summary) {
-  ir::Module m = export_module(net, data.name, data.feature_names, p.output_names);
+  ir::Module m = attach_schema(data, export_module(net, data.name, data.feature_names, p.output_names));
   std::vector<std::string_view> ops;
   for (ir::Op op : o.ops) ops.push_back(ir::op_name(op));
   m.set_meta("task", task_name(p.task));
   m.set_meta("target", data.target_name);
-  if (!p.classes.empty()) m.set_meta("classes", fmt::format("{}", fmt::join(p.classes, ",")));
+  if (!p.classes.empty()) ir::set_class_names(m, p.classes);
   m.set_meta("trainer.norm", norm_name(o.norm));
   m.set_meta("trainer.layers", std::to_string(o.layers));
   if (o.layers > 1) m.set_meta("trainer.activation", activation_name(o.activation));

@@ -229,6 +229,9 @@ torch::Tensor apply_op(ir::Op kind, const torch::Tensor& a, const torch::Tensor&
     case ir::Op::Log: return torch::log(a);
     case ir::Op::Sqrt: return torch::sqrt(a);
     case ir::Op::Square: return a * a;
+    case ir::Op::IsNan: return torch::isnan(a).to(a.scalar_type());
+    case ir::Op::FillNan: return torch::where(torch::isnan(a), b, a);
+    case ir::Op::Eq: return torch::eq(a, b).to(a.scalar_type());
     default: break;
   }
   throw Error(fmt::format("op kind '{}' cannot be an evolved op", ir::op_name(kind)));

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ir/module.h"
+#include "ir/schema.h"
 
 namespace evoc::trainer {
 
@@ -30,6 +31,19 @@ enum class Activation { None, Relu, Tanh, Sigmoid };
 /// The optimiser: Adam (L2 penalty added to the gradient) or AdamW (decoupled decay).
 enum class Optimizer { Adam, AdamW };
 
+/// How one feature the network reads is computed from a raw column (a module input) of a
+/// table (see load_table): the value with NaN replaced by `fill`, the missing indicator, the
+/// one-hot indicator of level code `level`, or the target encoding of a many-level column: a
+/// dot over the one-hot indicators of its levels with `weights` and bias `fill`.
+struct DerivedFeature {
+  enum class Kind { Value, Missing, Level, Encoded };
+  std::size_t column = 0;  ///< index into the schema's columns
+  Kind kind = Kind::Value;
+  float fill = 0;          ///< Value: the training median; Encoded: the value of "other"
+  int level = 0;           ///< Level: the code
+  std::vector<float> weights;  ///< Encoded: per level code, its value minus that of "other"
+};
+
 /// A table of numeric features and one numeric target.
 struct Dataset {
   std::string name;                        ///< file stem or synthetic task name
@@ -41,7 +55,37 @@ struct Dataset {
   std::size_t n_features() const { return feature_names.size(); }
   /// The features of `rows`, row-major.
   std::vector<float> feature_rows(const std::vector<uint32_t>& rows) const;
+  /// Read from a raw table (load_table): the raw columns, which the exported module takes as
+  /// its inputs, and how each feature above derives from them. Empty: the features are the
+  /// module's inputs.
+  ir::Schema schema;
+  std::vector<DerivedFeature> derived;   ///< one per feature when `schema` is set
+  std::vector<std::string> classes;      ///< class names of a discrete target (target = index)
+  std::vector<std::string> dropped;      ///< columns left out of the features
+  std::vector<std::string> notes;        ///< what reading decided: kinds, drops, the task and why
+  std::vector<std::string> raw_rows;     ///< each row of the table as read (a CSV record), header first
 };
+
+/// How load_table reads a raw table.
+struct TableOptions {
+  std::string target;                    ///< the target column (empty: the last one)
+  Task task = Task::Auto;                ///< classify: any discrete target; regress: numbers only
+  std::vector<std::string> drop;         ///< columns to leave out
+  std::vector<std::string> categorical;  ///< columns read as categories even if numeric
+  std::vector<std::string> numeric;      ///< columns that must be numeric (missing cells allowed)
+  int max_levels = 64;                   ///< levels kept per categorical column (the most frequent)
+  int one_hot_levels = 10;               ///< up to this many levels: one-hot; more: target encoding
+};
+
+/// Reads a raw CSV table: column kinds inferred (numeric, or categorical when a cell is not a
+/// number), missing cells (empty, NA, NaN, nan, ?, null) allowed anywhere, ID-like and constant
+/// columns dropped with a note, and the target read as classes (any non-numeric or few distinct
+/// integer values) or values. Throws evoc::Error naming the file, line, column or option.
+Dataset load_table(const std::string& path, const TableOptions& options = {});
+/// The module the trainer exports for `data`, given the network's module over the derived
+/// features: with a schema, the module takes the raw columns and computes the features
+/// (fillnan, isnan, eq), and carries the schema in its metadata; without one, `net` unchanged.
+ir::Module attach_schema(const Dataset& data, ir::Module net);
 
 /// Reads a CSV file with a header; `target` names the target column (empty: the last one).
 /// Throws evoc::Error naming the file (and line, for malformed CSV) or the unknown column.

@@ -131,6 +131,29 @@ const std::vector<File> kFiles = {
     {"comment_name.evir",
      "evir 1\nmodule \"m */ int broken = ; /* x\" inputs 1 outputs 1\ninput %0 \"a */ b\"\n%1 = neg %0\n"
      "output %1 \"y /* z\"\n"},
+    // raw tables: a model with a column schema, its rows, and tables to train on
+    {"table.evir",
+     "evir 1\nmodule \"t\" inputs 2 outputs 2\nmeta \"column.city\" \"categorical Rome,\\\"Paris, \\\"\\\"the\\\"\\\" "
+     "city\\\"\"\nmeta \"column.v\" \"numeric\"\nmeta \"task\" \"classify\"\nmeta \"classes\" \"no,yes\"\ninput %0 "
+     "\"city\"\ninput %1 \"v\"\n%2 = const 0\n%3 = eq %0, %2\n%4 = const 1.5\n%5 = fillnan %1, %4\noutput %3 "
+     "\"y_no\"\noutput %5 \"y_yes\"\n"},
+    {"table_rows.csv", "city,v\nRome,-1\n\"Paris, \"\"the\"\" city\",\nAtlantis,NA\n,3\n"},
+    {"table_bad_rows.csv", "city,v\nRome,many\n"},
+    {"table_missing_col.csv", "v\n1\n"},
+    {"table_labelled.csv", "city,v,y\nRome,1,maybe\n"},
+    {"regress.evir", "evir 1\nmodule \"r\" inputs 1 outputs 1\nmeta \"task\" \"regress\"\ninput %0 \"a\"\n%1 = neg %0\n"
+                     "output %1 \"y\"\n"},
+    {"all_missing.csv", "a,y\n,0\nNA,1\n?,0\n"},
+    {"one_class.csv", "a,y\n1,yes\n2,yes\n"},
+    {"text_feature.csv", "a,b\nx,1\n2,0\n"},
+    {"quoted_levels.csv", "city,v,y\n\"Paris, \"\"the\"\" city\",1,yes\nRome,,no\n\"Paris, \"\"the\"\" city\",3,no\n"
+                          "Rome,2,yes\nOslo,NA,yes\n,4,no\n"},
+    {"many_levels.csv",
+     [] {
+       std::string text = "code,v,y\n";
+       for (int r = 0; r < 10000; ++r) text += "k" + std::to_string(r) + "," + std::to_string(r % 3) + "," + std::to_string(r % 2) + "\n";
+       return text + "k1,1,1\n";
+     }()},
     // outputs
     {"keep.csv", "previous contents\n"},
     {"a_file", "not a directory\n"},
@@ -426,6 +449,20 @@ const std::vector<Case> kCliCases = {
      "with 'sh -c 'echo \"ld: final link failed: No space left on device\" >&2; exit 1' sh -shared' failed (exit 1):\n"
      "ld: final link failed: No space left on device",
      "", false, "CC=sh -c 'echo \"ld: final link failed: No space left on device\" >&2; exit 1' sh"},
+    // ---- raw tables: a model with a column schema ----
+    {"run-table-raw-cells", "run $D/table.evir --engine interp --output raw -i $D/table_rows.csv", 0,
+     "y_no,y_yes\n1,-1\n0,1.5\n0,1.5\n0,3\n"},
+    {"run-table-label", "run $D/table.evir --engine jit --output label -i $D/table_rows.csv", 0, "label\nno\nyes\nyes\nyes\n"},
+    {"run-table-bad-number", "run $D/table.evir -i $D/table_bad_rows.csv -o $D/out.csv", 1,
+     "table_bad_rows.csv:2: column 'v' is numeric, but 'many' is not a number"},
+    {"run-table-missing-column", "run $D/table.evir -i $D/table_missing_col.csv -o $D/out.csv", 1,
+     "table_missing_col.csv: no column named 'city' (columns: v)"},
+    {"run-output-not-classifier", "run $D/regress.evir -i $D/ok.csv --output probabilities -o $D/out.csv", 1,
+     "--output probabilities: model 'r' is not a classifier (its output is a value; use --output raw)"},
+    {"flag-run-output-choice", "run $D/table.evir -i $D/table_rows.csv --output logits", 2,
+     "--output: logits not in"},
+    {"eval-unknown-class", "eval $D/table.evir -i $D/table_labelled.csv", 1,
+     "table_labelled.csv:2: target 'y' is 'maybe', which is not a class of the model (classes: no,yes)"},
 };
 
 /// `evoc train` cases (quiet: training prints its epochs otherwise): run only when this build
@@ -435,8 +472,8 @@ const std::vector<Case> kTrainCases = {
     {"train-ragged-csv", "train -q $D/ragged_short.csv -o $D/out.evir", 1,
      "ragged_short.csv:3: error: row has 1 field, expected 2 (one per header column)"},
     {"train-non-numeric", "train -q $D/text.csv -o $D/out.evir", 1,
-     "text.csv:2:3: error: column 'b': cannot read 'x' as a number"},
-    {"train-nan", "train -q $D/nan.csv -o $D/out.evir", 1, "nan.csv:2:1: error: column 'a': nan is not a finite number"},
+     "text.csv: target 'b' has one class ('x'): nothing to classify"},
+    {"train-nan", "train -q $D/nan.csv -o $D/out.evir", 1, "nan.csv: target 'b' has one class ('1'): nothing to classify"},
     {"train-n-zero", "train -q $D/header_only.csv -o $D/out.evir", 1, "header_only.csv: no data rows after the header"},
     {"train-missing-target", "train -q $D/labelled.csv --target price -o $D/out.evir", 1,
      "no column named 'price' (columns: a, b, label)"},
@@ -452,6 +489,25 @@ const std::vector<Case> kTrainCases = {
      "no_checkpoint/state.json: cannot read: No such file or directory"},
     {"train-negative-patience", "train -q --synthetic xor --patience -1 -o $D/out.evir", 1,
      "--patience must be at least 0"},
+    // ---- raw tables ----
+    {"train-table-all-missing", "train -q $D/all_missing.csv -o $D/out.evir", 1,
+     "all_missing.csv: no feature column left (dropped: a)"},
+    {"train-table-one-class", "train -q $D/one_class.csv -o $D/out.evir", 1,
+     "one_class.csv: target 'y' has one class ('yes'): nothing to classify"},
+    {"train-table-many-levels", "train -q $D/many_levels.csv --epochs 1 --max-ops 0 -o $D/out.evir", 0, ""},
+    {"train-table-quoted-levels", "train -q $D/quoted_levels.csv --epochs 1 --max-ops 0 -o $D/out.evir", 0, ""},
+    {"train-drop-unknown", "train -q $D/ok.csv --drop nope -o $D/out.evir", 1,
+     "ok.csv: --drop names no column 'nope' (columns: a, b)"},
+    {"train-drop-target", "train -q $D/ok.csv --drop b -o $D/out.evir", 1, "--drop names the target column 'b'"},
+    {"train-categorical-and-numeric", "train -q $D/ok.csv --categorical a --numeric a -o $D/out.evir", 1,
+     "column 'a' is given both --categorical and --numeric"},
+    {"train-numeric-text", "train -q $D/text_feature.csv --numeric a -o $D/out.evir", 1,
+     "text_feature.csv:2: column 'a' is --numeric, but 'x' is not a number (nor a missing cell: empty, NA, NaN, ?, null)"},
+    {"train-max-levels", "train -q $D/ok.csv --max-levels 0 -o $D/out.evir", 1, "--max-levels must be at least 1"},
+    {"train-one-hot-levels", "train -q $D/ok.csv --one-hot-levels -1 -o $D/out.evir", 1,
+     "--one-hot-levels must be at least 0"},
+    {"train-regress-text-target", "train -q $D/text.csv --task regress -o $D/out.evir", 1,
+     "text.csv:2: --task regress, but target 'b' has 'x', not a number"},
     {"train-negative-significance", "train -q --synthetic xor --significance -0.5 -o $D/out.evir", 1,
      "--significance must be at least 0"},
     {"dist-unreachable-master",
