@@ -21,6 +21,7 @@
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/engine.h"
+#include "tools/ensemble_report.h"
 
 namespace evoc::tools {
 
@@ -86,22 +87,7 @@ void validate(const LinkCommandOptions& o, const std::vector<passes::LinkMember>
   } catch (const Error& e) {
     throw Error(fmt::format("{}: {}", o.validate, e.what()));
   }
-  const char* metric = ensemble.meta("task") == "classify" ? "accuracy" : "r2";
-  fmt::print(stderr, "validation on {} ({} rows, {}):\n", o.validate, t.rows(), metric);
-  double best = -1e300;
-  std::string best_label;
-  for (const passes::LinkMember& member : members) {
-    ir::Module m = member.module;
-    m.set_meta("task", ensemble.meta("task"));
-    const double s = score(m, t, tcol, o.validate);
-    fmt::print(stderr, "  {:<24} {:.4f}\n", member.label, s);
-    if (s > best) best = s, best_label = member.label;
-  }
-  const double s = score(ensemble, t, tcol, o.validate);
-  fmt::print(stderr, "  {:<24} {:.4f}\n", "ensemble", s);
-  if (s < best)
-    fmt::print(stderr, "evoc link: warning: the ensemble ({} {:.4f}) is worse than its best member {} ({:.4f}) on {}\n",
-               metric, s, best_label, best, o.validate);
+  compare_with_members(members, ensemble, t, tcol, o.validate, "evoc link");
 }
 
 void run_link(const LinkCommandOptions& o) {
@@ -125,6 +111,28 @@ void run_link(const LinkCommandOptions& o) {
 }
 
 }  // namespace
+
+bool compare_with_members(const std::vector<passes::LinkMember>& members, const ir::Module& ensemble,
+                          const csv::Table& table, std::size_t target, const std::string& where,
+                          const std::string& command, bool scores) {
+  const char* metric = ensemble.meta("task") == "classify" ? "accuracy" : "r2";
+  if (scores) fmt::print(stderr, "validation on {} ({} rows, {}):\n", where, table.rows(), metric);
+  double best = -1e300;
+  std::string best_label;
+  for (const passes::LinkMember& member : members) {
+    ir::Module m = member.module;
+    m.set_meta("task", ensemble.meta("task"));
+    const double s = score(m, table, target, where);
+    if (scores) fmt::print(stderr, "  {:<24} {:.4f}\n", member.label, s);
+    if (s > best) best = s, best_label = member.label;
+  }
+  const double s = score(ensemble, table, target, where);
+  if (scores) fmt::print(stderr, "  {:<24} {:.4f}\n", "ensemble", s);
+  if (s >= best) return false;
+  fmt::print(stderr, "{}: warning: the ensemble ({} {:.4f}) is worse than its best member {} ({:.4f}) on {}\n",
+             command, metric, s, best_label, best, where);
+  return true;
+}
 
 void register_link_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("link", "Link models of one task into one ensemble module (one kernel)");

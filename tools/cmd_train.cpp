@@ -32,6 +32,7 @@
 #include "ir/file_util.h"
 #include "ir/printer.h"
 #include "tools/commands.h"
+#include "tools/train_ensemble.h"
 #include "trainer/distributed.h"
 #include "trainer/trainer.h"
 
@@ -50,6 +51,7 @@ struct TrainArgs {
   int workers = 1, rank = -1, world_size = 0;
   std::string master;
   double timeout = 30;
+  EnsembleTrainOptions ensemble;
 };
 
 /// "0.8s", "42s", "3m05s", "2h07m".
@@ -269,13 +271,14 @@ void run_train(TrainArgs& args) {
   const bool as_rank = trainer::started_as_rank(args.rank);
   if (!as_rank && (args.world_size > 0 || !args.master.empty()))
     throw Error("--world-size and --master need --rank (or the RANK variable)");
-  if (!as_rank && args.workers > 1) {
+  if (!as_rank && args.workers > 1 && !args.ensemble.requested()) {
     // The launcher: N ranks of this command line on this machine; they check everything else.
     check_writable(args.output);
     trainer::launch_workers(args.workers, args.timeout);
     return;
   }
-  if (!as_rank && o.islands) throw Error("--islands needs --workers N (or a run of many ranks)");
+  if (!as_rank && o.islands && !args.ensemble.requested())
+    throw Error("--islands needs --workers N (or a run of many ranks)");
   o.task = trainer::parse_task(args.task);
   o.norm = trainer::parse_norm(args.norm);
   o.activation = trainer::parse_activation(args.activation);
@@ -296,6 +299,11 @@ void run_train(TrainArgs& args) {
                                                  : trainer::make_synthetic(args.synthetic);
   if (!args.quiet)
     for (const std::string& note : data.notes) fmt::print(stderr, "{}: {}\n", data.name, note);
+  if (args.ensemble.requested()) {
+    if (as_rank || !args.history.empty() || !args.test_csv.empty())
+      throw Error("--ensemble: not supported with --rank, --history or --test-csv");
+    return train_ensemble(data, o, args.ensemble, args.workers, args.output, args.quiet);
+  }
   std::unique_ptr<trainer::Cluster> cluster;
   if (as_rank) {
     cluster = trainer::Cluster::join(trainer::cluster_options(args.rank, args.world_size, args.master, args.timeout),
@@ -445,6 +453,15 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--resume", o.resume_dir, "continue the run saved in this directory (same options)");
   cmd->add_option("--test-csv", args->test_csv,
                   "also write the held-out test rows (features and target) here (needs --test-fraction)");
+  cmd->add_option("--ensemble", args->ensemble.members,
+                  "train K members, member i with --seed + i (its own split: other validation and test rows), "
+                  "--workers of them at a time on threads of this process, and write their linked ensemble "
+                  "(the mean of their class probabilities, or of their outputs; see evoc link); it reports each "
+                  "member's score and the ensemble's on the rows no member trained on, and warns when the "
+                  "ensemble is worse than its best member there")
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--members-dir", args->ensemble.members_dir,
+                  "with --ensemble: also write each member here as member-I.evir (made if absent)");
   cmd->add_flag("-q,--quiet", args->quiet, "print nothing but errors");
   cmd->callback([args] { run_train(*args); });
 }

@@ -1,0 +1,130 @@
+// evoc train --ensemble K (tools/train_ensemble.h): K trainer runs linked into one module.
+#include "tools/train_ensemble.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "ir/error.h"
+#include "ir/file_util.h"
+#include "ir/printer.h"
+#include "passes/link.h"
+#include "tools/ensemble_report.h"
+
+namespace evoc::tools {
+
+namespace {
+
+std::string member_path(const std::string& dir, int i) {
+  return (std::filesystem::path(dir) / fmt::format("member-{}.evir", i + 1)).string();
+}
+
+void check_options(const EnsembleTrainOptions& e, const trainer::Options& o) {
+  if (e.members == 0) throw Error("--members-dir: needs --ensemble K");
+  if (e.members < 1) throw Error(fmt::format("--ensemble {}: must be at least 1", e.members));
+  if (o.cluster || o.islands) throw Error("--ensemble: not supported with --islands or a run of many ranks");
+  if (!o.checkpoint_dir.empty() || !o.resume_dir.empty())
+    throw Error("--ensemble: not supported with --checkpoint or --resume");
+  if (e.members_dir.empty()) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status st = fs::status(e.members_dir, ec);
+  if (fs::exists(st) && !fs::is_directory(st))
+    throw Error(fmt::format("--members-dir {}: not a directory", e.members_dir));
+  if (!fs::exists(st)) {
+    // Only the directory itself is made: its parent must exist.
+    if (!fs::create_directory(e.members_dir, ec))
+      throw Error(fmt::format("--members-dir {}: cannot create: {}", e.members_dir, ec.message()));
+  }
+}
+
+}  // namespace
+
+void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, const EnsembleTrainOptions& e,
+                    int workers, const std::string& output, bool quiet) {
+  check_options(e, o);
+  const int k = e.members;
+  std::vector<trainer::Result> results(static_cast<std::size_t>(k));
+  std::vector<std::exception_ptr> errors(static_cast<std::size_t>(k));
+  std::atomic<int> next{0};
+  std::mutex print;
+  const int threads = std::min(workers, k);
+  if (!quiet)
+    fmt::print(stderr, "{}: training {} members (seeds {}..{}) on {} thread{}\n", data.name, k, o.seed,
+               o.seed + static_cast<uint64_t>(k - 1), threads, threads == 1 ? "" : "s");
+  auto work = [&] {
+    for (int i; (i = next++) < k;) {
+      try {
+        trainer::Options member = o;
+        member.seed = o.seed + static_cast<uint64_t>(i);
+        results[i] = trainer::train(data, member);
+        const trainer::Summary& s = results[i].summary;
+        if (!quiet) {
+          std::lock_guard<std::mutex> lock(print);
+          fmt::print(stderr, "member {} (seed {}): val {} {:.4f}  test {:.4f}  ops {}  epochs {} (best {})  {:.2f}s\n",
+                     i + 1, member.seed, s.metric, s.val_metric, s.test_metric, s.ops, s.epochs, s.best_epoch, s.seconds);
+        }
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  if (threads <= 1) {
+    work();
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) pool.emplace_back(work);
+    for (std::thread& t : pool) t.join();
+  }
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+
+  std::vector<passes::LinkMember> members;
+  for (int i = 0; i < k; ++i)
+    members.push_back({results[i].module, e.members_dir.empty() ? fmt::format("seed {}", o.seed + static_cast<uint64_t>(i))
+                                                                : member_path(e.members_dir, i)});
+  const ir::Module ensemble = passes::link_modules(members);
+
+  // The rows no member trained on (in every member's validation or test split): neither a
+  // member nor the ensemble has seen them, so their scores there compare fairly.
+  std::vector<char> trained(data.rows(), 0);
+  for (const trainer::Result& r : results)
+    for (uint32_t row : r.split.train) trained[row] = 1;
+  csv::Table held;
+  held.columns = data.feature_names;
+  held.columns.push_back(data.target_name);
+  std::size_t held_rows = 0;
+  for (std::size_t row = 0; row < data.rows(); ++row) {
+    if (trained[row]) continue;
+    for (std::size_t c = 0; c < data.n_features(); ++c) held.values.push_back(data.features[row * data.n_features() + c]);
+    held.values.push_back(data.target[row]);
+    ++held_rows;
+  }
+  if (held_rows == 0) {
+    if (!quiet)
+      fmt::print(stderr, "every row trained some member: no rows to compare the ensemble with its members on\n");
+  } else {
+    compare_with_members(members, ensemble, held, data.n_features(),
+                         "the rows no member trained on", "evoc train", !quiet);
+  }
+
+  if (!e.members_dir.empty())
+    for (int i = 0; i < k; ++i) write_file_atomic(member_path(e.members_dir, i), ir::print_module(results[i].module));
+  write_file_atomic(output, ir::print_module(ensemble));
+  if (!quiet) {
+    fmt::print(stderr, "ensemble: {} members, {}; shared: {}\n", k, ensemble.meta("ensemble.ops"),
+               ensemble.meta("ensemble.shared"));
+    if (!e.members_dir.empty()) fmt::print(stderr, "wrote {} members to {}\n", k, e.members_dir);
+    fmt::print(stderr, "wrote {}\n", output);
+  }
+}
+
+}  // namespace evoc::tools

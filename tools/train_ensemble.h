@@ -1,0 +1,28 @@
+// evoc train --ensemble K: K runs of the trainer, one per seed, linked into one module.
+#pragma once
+
+#include <string>
+
+#include "trainer/trainer.h"
+
+namespace evoc::tools {
+
+/// What `evoc train --ensemble` adds to a training run.
+struct EnsembleTrainOptions {
+  int members = 0;          ///< K >= 1 (0: no ensemble)
+  std::string members_dir;  ///< when set, each member is also written here (member-I.evir)
+  bool requested() const { return members != 0 || !members_dir.empty(); }
+};
+
+/// Checks the flags (throws evoc::Error naming the flag: K < 1, --members-dir without
+/// --ensemble or not a directory, options --ensemble does not support), makes --members-dir
+/// (not its parents) if absent, then trains member i (i = 0..K-1) with o.seed + i, which seeds its split (so the members hold out
+/// different validation and test rows), initialisation and evolution; links the members
+/// (passes::link_modules: the mean of their class probabilities, or of their outputs) and writes
+/// the ensemble to e.output. Reports each member and, on the rows that no member trained on
+/// (each member's validation or test rows), every member's score against the ensemble's, with a
+/// warning when the ensemble is worse than its best member.
+void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, const EnsembleTrainOptions& e,
+                    int workers, const std::string& output, bool quiet);
+
+}  // namespace evoc::tools
