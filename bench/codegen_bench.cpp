@@ -2,6 +2,7 @@
 //
 //   evoc_codegen_bench [--quick]      the tables below (--quick: fewer runs, no 1,000,000 rows)
 //   evoc_codegen_bench --print OPS    the benchmark model of about OPS ops, as IR text
+//   evoc_codegen_bench --scale [MAX]  table 3 only, up to MAX outputs and 10 x MAX ops (default 10,000)
 //
 // Models: network-shaped modules (see network_model: dots with activations, element-wise ops,
 // every op kind) of about 10, 30, 100 and 1,000 live ops; dead ops are removed first so that
@@ -15,9 +16,13 @@
 // on the first 100,000 rows for the 1,000-op model.
 // Table 2, compile latency: the phases of compile_jit (median of 7 compiles after the one-time
 // JIT set-up) at -O0 to -O3, with the compiling thread's CPU time beside the wall time.
+// Table 3, compile time at scale (one compile each, -O2): modules of 1,000 to 10,000 outputs
+// (wide_model: each output a small dot of inputs and earlier values) and network models of
+// 10,000 to 100,000 ops. Compile time must grow about linearly with both.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <vector>
@@ -97,6 +102,80 @@ ir::Module network_model(std::size_t ops) {
   }
 }
 
+struct Phases {
+  double ir = 0, opt = 0, mc = 0, link = 0, wall = 0, cpu = 0;
+};
+
+/// EVOC_BENCH_TIME_PASSES=1: LLVM's pass timings of every compile on stderr.
+const bool kTimePasses = std::getenv("EVOC_BENCH_TIME_PASSES") != nullptr;
+
+Phases median_compile(const ir::Module& m, int level, int count) {
+  std::vector<Phases> runs;
+  for (int i = 0; i < count; ++i) {
+    codegen::CodegenOptions options;
+    options.opt_level = level;
+    options.time_passes = kTimePasses;
+    const double c0 = cpu_ms();
+    const auto start = Clock::now();
+    codegen::JitKernel k = codegen::compile_jit(m, options);
+    Phases p;
+    p.wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    p.cpu = cpu_ms() - c0;
+    p.ir = k.times().ir_generation_ms;
+    p.opt = k.times().optimization_ms;
+    p.mc = k.times().machine_code_ms;
+    p.link = k.times().link_ms;
+    if (kTimePasses) fmt::print(stderr, "{}\n", k.times().pass_report);
+    runs.push_back(p);
+  }
+  std::sort(runs.begin(), runs.end(), [](const Phases& a, const Phases& b) { return a.wall < b.wall; });
+  return runs[runs.size() / 2];
+}
+
+/// A module with `outputs` outputs: 16 inputs, and per output a dot of 4 recent values (inputs
+/// or earlier dots) followed by tanh or a binary op, about 2 ops per output.
+ir::Module wide_model(std::size_t outputs) {
+  ir::Rng rng(outputs);
+  ir::Module m = ir::make_module("wide" + std::to_string(outputs), 16);
+  std::vector<ir::ValueId> pool;
+  for (ir::ValueId i = 0; i < 16; ++i) pool.push_back(i);
+  for (std::size_t o = 0; o < outputs; ++o) {
+    std::vector<ir::ValueId> args;
+    std::vector<float> weights;
+    for (int t = 0; t < 4; ++t) {
+      args.push_back(pool[pool.size() - 1 - rng.below(std::min<std::size_t>(pool.size(), 32))]);
+      weights.push_back(rng.uniform(-1, 1));
+    }
+    ir::ValueId v = ir::add_dot(m, args, weights, rng.uniform(-0.5f, 0.5f));
+    v = rng.chance(0.5f) ? ir::add_unary(m, ir::Op::Tanh, v) : ir::add_binary(m, ir::Op::Max, v, pool[rng.below(16)]);
+    pool.push_back(v);
+    ir::add_output(m, v, "y" + std::to_string(o));
+  }
+  return m;
+}
+
+/// Table 3 (see the file comment): one -O2 compile per model, up to `max_outputs` outputs.
+void scale_table(std::size_t max_outputs) {
+  fmt::print("Compile time at scale, ms (one compile at -O2, after the JIT set-up)\n\n");
+  fmt::print("| model | outputs | ops | IR generation | LLVM optimisation | machine code | total (wall) | CPU |\n");
+  fmt::print("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  auto row = [](const char* kind, const ir::Module& m) {
+    const Phases p = median_compile(m, 2, 1);
+    fmt::print("| {} | {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", kind, m.n_out(), op_count(m), p.ir,
+               p.opt, p.mc, p.wall, p.cpu);
+    std::fflush(stdout);
+  };
+  for (std::size_t n = std::min<std::size_t>(1000, max_outputs); n <= max_outputs; n *= 10) {
+    row("wide", wide_model(n));
+    if (n * 2 <= max_outputs) row("wide", wide_model(n * 2));
+    if (n * 5 <= max_outputs) row("wide", wide_model(n * 5));
+  }
+  for (std::size_t ops = std::min<std::size_t>(10000, 10 * max_outputs); ops <= 10 * max_outputs; ops *= 10) {
+    row("network", network_model(ops));
+    if (ops * 3 <= 10 * max_outputs) row("network", network_model(ops * 3));
+  }
+}
+
 /// Best ns/row of `run(rows)` over `reps` timed runs of at least 20 ms each. Small batches are
 /// run many times between two readings of the clock, which would otherwise dominate batch 1.
 template <class Run>
@@ -117,30 +196,6 @@ double ns_per_row(Run&& run, int64_t rows, int reps) {
   return best;
 }
 
-struct Phases {
-  double ir = 0, opt = 0, mc = 0, link = 0, wall = 0, cpu = 0;
-};
-
-Phases median_compile(const ir::Module& m, int level, int count) {
-  std::vector<Phases> runs;
-  for (int i = 0; i < count; ++i) {
-    codegen::CodegenOptions options;
-    options.opt_level = level;
-    const double c0 = cpu_ms();
-    const auto start = Clock::now();
-    codegen::JitKernel k = codegen::compile_jit(m, options);
-    Phases p;
-    p.wall = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-    p.cpu = cpu_ms() - c0;
-    p.ir = k.times().ir_generation_ms;
-    p.opt = k.times().optimization_ms;
-    p.mc = k.times().machine_code_ms;
-    p.link = k.times().link_ms;
-    runs.push_back(p);
-  }
-  std::sort(runs.begin(), runs.end(), [](const Phases& a, const Phases& b) { return a.wall < b.wall; });
-  return runs[runs.size() / 2];
-}
 
 }  // namespace
 }  // namespace evoc
@@ -155,6 +210,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   const double setup_ms = codegen::jit_setup();
+  if (argc > 1 && std::strcmp(argv[1], "--scale") == 0) {
+    scale_table(argc > 2 ? std::stoul(argv[2]) : 10000);
+    return 0;
+  }
 
   std::vector<std::size_t> sizes{10, 30, 100, 1000};
   std::vector<ir::Module> models;

@@ -3,9 +3,6 @@
 // caller writes every output the same (atomic) way.
 #include "codegen/aot.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
@@ -19,6 +16,7 @@
 #include "codegen/pipeline.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/process.h"
 
 namespace evoc::codegen {
 namespace {
@@ -33,41 +31,19 @@ constexpr std::array<std::pair<std::string_view, EmitKind>, 7> kEmitKinds{{
     {"cubin", EmitKind::Cubin},
 }};
 
-/// Runs `argv` (searching PATH) with stdout and stderr sent to `log`; returns the exit status.
-int run_process(const std::vector<std::string>& argv, const std::filesystem::path& log) {
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  const int error = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) throw Error("cannot run '" + argv[0] + "': " + std::strerror(error));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) throw Error("cannot wait for '" + argv[0] + "'");
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 std::string link_shared_object(const std::string& object, const std::string& triple) {
   TempDir dir;
-  const auto obj = dir.path() / "kernel.o", so = dir.path() / "kernel.so", log = dir.path() / "cc.log";
+  const auto obj = dir.path() / "kernel.o", so = dir.path() / "kernel.so";
   write_file_atomic(obj.string(), object);
-  const char* cc = std::getenv("CC");
-  std::vector<std::string> argv{cc && *cc ? cc : "cc", "-shared", "-o", so.string(), obj.string()};
-  const int status = run_process(argv, log);
-  if (status != 0) {
-    std::string output;
-    try {
-      output = read_file(log.string());
-    } catch (const Error&) {
-    }
-    throw Error("linking the shared object for " + triple + " with '" + argv[0] + " -shared' failed (exit " +
-                std::to_string(status) + ")" + (output.empty() ? "" : ":\n" + output));
-  }
+  // CC may hold a command with arguments ("ccache gcc", "gcc -m64"), as make and CMake allow.
+  std::vector<std::string> argv = c_compiler();
+  const std::string shown = command_line(argv);
+  for (const std::string& a : {std::string("-shared"), std::string("-o"), so.string(), obj.string()}) argv.push_back(a);
+  const auto [status, output] = run_process(argv);
+  if (status != 0)
+    throw Error("linking the shared object for " + triple + " with '" + shown + " -shared' failed (exit " +
+                std::to_string(status) + ")" +
+                (output.empty() ? " and printed nothing" : ":\n" + output));
   return read_file(so.string());
 }
 
@@ -115,15 +91,10 @@ std::string assemble_ptx(const std::string& ptx, const std::string& arch) {
   const std::string ptxas = find_ptxas();
   if (ptxas.empty()) throw Error("cannot assemble PTX: ptxas not found (set PTXAS or put CUDA's bin directory on PATH)");
   TempDir dir;
-  const auto in = dir.path() / "kernel.ptx", out = dir.path() / "kernel.cubin", log = dir.path() / "ptxas.log";
+  const auto in = dir.path() / "kernel.ptx", out = dir.path() / "kernel.cubin";
   write_file_atomic(in.string(), ptx);
-  const int status = run_process({ptxas, "-arch=" + arch, "-o", out.string(), in.string()}, log);
+  const auto [status, output] = run_process({ptxas, "-arch=" + arch, "-o", out.string(), in.string()});
   if (status != 0) {
-    std::string output;
-    try {
-      output = read_file(log.string());
-    } catch (const Error&) {
-    }
     throw Error("ptxas rejected the PTX for " + arch + " (exit " + std::to_string(status) + ")" +
                 (output.empty() ? "" : ":\n" + output));
   }

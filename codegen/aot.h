@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "codegen/options.h"
 #include "ir/module.h"
@@ -24,6 +25,12 @@ enum class EmitKind { Llvm, Asm, Object, Header, SharedObject, Ptx, Cubin };
 std::optional<EmitKind> emit_kind_from_name(std::string_view name);
 /// Every --emit name, comma separated (for help texts).
 std::string emit_kind_names();
+
+/// The symbol of the constant `uint64_t` that every object and shared object of a kernel defines
+/// beside it: ir::content_hash of its module (so that a library can be checked against a model).
+inline std::string content_hash_symbol(std::string_view kernel_symbol) {
+  return std::string(kernel_symbol) + "_content_hash";
+}
 
 /// The bytes of one artifact and the time its compilation took (zero for a header).
 struct Artifact {
@@ -46,6 +53,7 @@ std::string find_ptxas();
 /// Assembles PTX text for `arch` (e.g. "sm_90") with `ptxas`; returns the cubin. Throws
 /// evoc::Error when ptxas is missing or rejects the PTX (with its messages).
 std::string assemble_ptx(const std::string& ptx, const std::string& arch);
+
 
 /// Compiles `m` to an artifact of `kind`. Throws evoc::Error (a failing `cc` included).
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options = {});

@@ -6,6 +6,7 @@
 // kernel body is then one or a few statements per IR value, named after it (`v12` for `%12`).
 #include "codegen/c_emitter.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -15,6 +16,8 @@
 #include <fmt/format.h>
 
 #include "codegen/options.h"
+#include "ir/error.h"
+#include "ir/printer.h"
 #include "ir/scalar.h"
 #include "ir/verifier.h"
 
@@ -124,16 +127,9 @@ std::string helper_function(ir::Op op) {
   return out + "  return " + result + ";\n}\n\n";
 }
 
-/// Text safe inside a C block comment.
-std::string comment_safe(std::string_view s) {
-  std::string out;
-  for (char c : s) out += (c == '/' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '_' : c;
-  return out;
-}
-
 std::string name_list(const std::vector<std::string>& names) {
   std::string out;
-  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + comment_safe(names[i]);
+  for (std::size_t i = 0; i < names.size(); ++i) out += (i ? ", " : "") + c_comment_text(names[i]);
   return out;
 }
 
@@ -219,6 +215,14 @@ std::string emit_c(const ir::Module& m, const std::string& symbol) {
   CodegenOptions named;
   named.symbol = symbol;
   kernel_symbol(m, named);  // throws if `symbol` is not a C identifier
+  // The functions this file defines besides the kernel: a kernel of the same name would not
+  // compile (a module named `exp` has the default symbol evoc_exp).
+  std::vector<std::string> own = {"evoc_bits", "evoc_from_bits"};
+  for (int op = 0; op < static_cast<int>(ir::kNumOps); ++op) own.push_back(helper_name(static_cast<ir::Op>(op)));
+  if (std::find(own.begin(), own.end(), symbol) != own.end())
+    throw Error(fmt::format("kernel name '{}'{} is the name of a function the generated C defines itself; "
+                            "choose another with --name",
+                            symbol, symbol == default_symbol(m) ? fmt::format(" (the default for module {})", ir::quote(m.name)) : ""));
 
   const std::vector<bool> live = live_values(m);
   std::set<ir::Op> helpers;
@@ -236,7 +240,7 @@ std::string emit_c(const ir::Module& m, const std::string& symbol) {
       " * Portable C99 with the IEEE f32 semantics of evoc's interpreter, bit for bit, when\n"
       " * compiled without FMA contraction and without fast-math: {}.\n"
       " */\n",
-      comment_safe(m.name), ir::content_hash(m), symbol, m.n_in(), m.n_out(), name_list(m.input_names),
+      c_comment_text(m.name), ir::content_hash(m), symbol, m.n_in(), m.n_out(), name_list(m.input_names),
       name_list(m.output_names), kCExactFlags);
   out += kPreamble;
   for (ir::Op op : helpers) out += helper_function(op);

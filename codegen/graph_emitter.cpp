@@ -38,10 +38,16 @@ std::vector<bool> live_values(const ir::Module& m) {
 // live at once.
 std::vector<llvm::Value*> emit_graph(llvm::IRBuilder<>& b, const ir::Module& m, const std::vector<bool>& live,
                                      const GraphShape& shape, const std::vector<llvm::Value*>& inputs,
-                                     UnaryEmitter unary) {
+                                     UnaryEmitter unary, const ConstantSource& constants,
+                                     const OutputSink& store_output) {
   LlvmArith a(b, shape.width, shape.native_floor);
+  if (constants) a.set_constant_source(constants);
   const std::size_t n_values = m.values.size();
   std::vector<llvm::Value*> value(n_values, nullptr);
+  // outputs_of[v]: the outputs that read value v (for store_output).
+  std::vector<std::vector<std::size_t>> outputs_of(store_output ? n_values : 0);
+  if (store_output)
+    for (std::size_t o = 0; o < m.outputs.size(); ++o) outputs_of[m.outputs[o]].push_back(o);
   // Per dot: its running sums; waiting[v]: dots whose next term reads value v.
   std::vector<ir::scalar::DotSum<LlvmArith>> sum(n_values);
   std::vector<std::vector<ir::ValueId>> waiting(n_values);
@@ -74,8 +80,11 @@ std::vector<llvm::Value*> emit_graph(llvm::IRBuilder<>& b, const ir::Module& m, 
     }
     std::vector<ir::ValueId> ready = std::move(waiting[id]);
     for (ir::ValueId d : ready) advance(d);
+    if (store_output)
+      for (std::size_t o : outputs_of[id]) store_output(o, value[id]);
   }
   std::vector<llvm::Value*> outputs;
+  if (store_output) return outputs;
   for (ir::ValueId out : m.outputs) outputs.push_back(value[out]);
   return outputs;
 }

@@ -5,6 +5,7 @@
 // caller's part: see lower.cpp (CPU) and ptx.cpp (NVPTX). Private to codegen/.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include <llvm/ADT/STLFunctionalExtras.h>
@@ -31,10 +32,20 @@ struct GraphShape {
 /// may instead call an outlined helper.
 using UnaryEmitter = llvm::function_ref<llvm::Value*(LlvmArith&, ir::Op, llvm::Value*)>;
 
+/// Where constants come from: empty gives immediates; a target may load them from a table
+/// instead (huge CPU kernels, see lower.cpp).
+using ConstantSource = std::function<llvm::Value*(float)>;
+
+/// Called with (output index, value) as soon as each output is computed, so that outputs need
+/// not all stay live to the end; empty: emit_graph returns the outputs instead.
+using OutputSink = std::function<void(std::size_t, llvm::Value*)>;
+
 /// Lowers every live value of `m` at the builder's insertion point, with input i equal to
-/// `inputs[i]` (null for dead inputs); returns the output values in order.
+/// `inputs[i]` (null for dead inputs); returns the output values in order (none when
+/// `store_output` takes them).
 std::vector<llvm::Value*> emit_graph(llvm::IRBuilder<>& b, const ir::Module& m, const std::vector<bool>& live,
                                      const GraphShape& shape, const std::vector<llvm::Value*>& inputs,
-                                     UnaryEmitter unary);
+                                     UnaryEmitter unary, const ConstantSource& constants = {},
+                                     const OutputSink& store_output = {});
 
 }  // namespace evoc::codegen

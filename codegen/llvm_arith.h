@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
@@ -29,7 +30,10 @@ class LlvmArith {
 
   llvm::Type* float_type() const { return f32_; }
 
-  V c(float v) const { return llvm::ConstantFP::get(f32_, v); }
+  /// A constant: an immediate, or what the constant source gives (see set_constant_source).
+  V c(float v) const { return source_ ? source_(v) : llvm::ConstantFP::get(f32_, v); }
+  /// Makes c() emit `source(v)` (a load from a table of constants) instead of immediates.
+  void set_constant_source(std::function<V(float)> source) { source_ = std::move(source); }
   I ci(int32_t v) const { return llvm::ConstantInt::get(i32_, static_cast<uint64_t>(static_cast<uint32_t>(v))); }
   V add(V a, V c) const { return b_.CreateFAdd(a, c); }
   V sub(V a, V c) const { return b_.CreateFSub(a, c); }
@@ -58,6 +62,7 @@ class LlvmArith {
   V itof(I a) const { return b_.CreateSIToFP(a, f32_); }
 
  private:
+  std::function<V(float)> source_;
   static llvm::Type* vector_of(llvm::Type* t, unsigned width) {
     return width == 1 ? t : llvm::FixedVectorType::get(t, width);
   }

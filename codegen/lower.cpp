@@ -30,12 +30,19 @@
 // vector per input from the tile, stores one vector per output into a second tile, and copies
 // the rows that exist out of it with two more loops; there is no scalar copy. The loops are a
 // few dozen instructions whatever the number of columns, where the transposes grow with it.
+// Huge kernels (kHugeColumns, kHugeOps) take this shape at every level, with each output stored
+// into its tile as soon as it is computed, so that compile time stays about linear in their size.
 #include "codegen/lower.h"
 
 #include <algorithm>
+#include <bit>
+#include <functional>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include <llvm/IR/Constants.h>
+#include <llvm/IR/GlobalVariable.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/TargetParser/Triple.h>
@@ -84,7 +91,15 @@ constexpr unsigned kScalarRowsMax = 4;
 constexpr std::size_t kScalarCopyMaxOps = 400;
 
 /// Largest stack tile (bytes) of the tile_loops shape; wider modules use the transposes.
-constexpr std::size_t kMaxTileBytes = 256 * 1024;
+constexpr std::size_t kMaxTileBytes = 1024 * 1024;
+
+/// Kernels with this many inputs or outputs, or this many live ops, move rows through stack tiles
+/// at every level, and store each output into its tile as soon as it is computed. The transposes
+/// of the other shape keep every output live until the end of the step, and the back end's
+/// register allocator and schedulers take time that grows with the square of that (1,000
+/// outputs: 10 s; 2,000: 35 s); through the tile, each output dies where it is computed.
+constexpr std::size_t kHugeColumns = 256;
+constexpr std::size_t kHugeOps = 8192;
 
 class KernelLowering {
  public:
@@ -109,11 +124,14 @@ class KernelLowering {
   unsigned scalar_rows() const {
     return o_.width > 1 && !tiles() && live_ops_ <= kScalarCopyMaxOps ? std::min(kScalarRowsMax, o_.width) : 0;
   }
-  /// Whether steps move rows through stack tiles (LowerOptions::tile_loops).
+  /// Whether steps move rows through stack tiles: LowerOptions::tile_loops, or a huge kernel
+  /// (see kHugeColumns), when the tiles fit kMaxTileBytes.
   bool tiles() const {
     const std::size_t columns = std::max(m_.n_in(), m_.outputs.size());
-    return o_.tile_loops && o_.width > 1 && columns * o_.width * sizeof(float) <= kMaxTileBytes;
+    return (o_.tile_loops || huge()) && o_.width > 1 && columns * o_.width * sizeof(float) <= kMaxTileBytes;
   }
+  /// A kernel whose transposes or graph are too large for the back end's superlinear passes.
+  bool huge() const { return std::max(m_.n_in(), m_.outputs.size()) >= kHugeColumns || live_ops_ >= kHugeOps; }
   /// The tile_loops step: rows to a stack tile, the graph, the outputs back to rows.
   void emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
   /// Emits `for (i = 0; i < count; ++i) body(i)` for a count known to be at least 1, and leaves
@@ -124,7 +142,10 @@ class KernelLowering {
   llvm::AllocaInst* tile(std::size_t n, const char* name);
   /// Lowers every live value over `width` lanes, with input i equal to `inputs[i]`; returns
   /// the output values.
-  std::vector<llvm::Value*> emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs);
+  /// If `store_output` is set, it is called with (output index, value) as soon as each output
+  /// value is computed, and the returned vector is empty.
+  std::vector<llvm::Value*> emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs,
+                                       const OutputSink& store_output = {});
   /// Emits one W-lane step over rows r .. r + W - 1 (those past n repeat the last one) and
   /// branches to `next` if all W rows exist, else to `exit`.
   void emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
@@ -136,6 +157,34 @@ class KernelLowering {
   std::vector<llvm::Value*> row_indices(llvm::Value* last);
   /// Pointers to `rows` of the matrix at `base` whose rows are `stride` floats apart.
   std::vector<llvm::Value*> row_pointers(llvm::Value* base, const std::vector<llvm::Value*>& rows, llvm::Value* stride);
+  /// Constant `v` over `width` lanes, loaded from the kernel's table of constants (huge kernels:
+  /// the back end keeps its constant pool in a list it searches for every new constant, which
+  /// took a share of compile time that grew with the square of the number of weights).
+  llvm::Value* table_constant(float v, unsigned width) {
+    llvm::Type* f32 = b_.getFloatTy();
+    if (!table_)
+      table_ = new llvm::GlobalVariable(out_, f32, true, llvm::GlobalValue::ExternalLinkage, nullptr,
+                                        o_.symbol + ".constants.placeholder");
+    const uint32_t bits = std::bit_cast<uint32_t>(v);
+    auto [it, added] = table_index_.try_emplace(bits, table_values_.size());
+    if (added) table_values_.push_back(v);
+    llvm::LoadInst* load =
+        b_.CreateAlignedLoad(f32, b_.CreateConstInBoundsGEP1_64(f32, table_, it->second), llvm::Align(4));
+    load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(b_.getContext(), {}));
+    return b_.CreateVectorSplat(width, load);
+  }
+  /// Gives the table of constants its contents (once the kernel is lowered).
+  void finish_table() {
+    if (!table_) return;
+    auto* type = llvm::ArrayType::get(b_.getFloatTy(), table_values_.size());
+    auto* table = new llvm::GlobalVariable(out_, type, true, llvm::GlobalValue::PrivateLinkage,
+                                           llvm::ConstantDataArray::get(b_.getContext(), table_values_),
+                                           o_.symbol + ".constants");
+    table->setAlignment(llvm::Align(64));
+    table_->replaceAllUsesWith(table);
+    table_->eraseFromParent();
+    table_ = nullptr;
+  }
   /// `op` applied to `x` (of `width` lanes), inline or through the op's helper function.
   llvm::Value* emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x);
   /// The helper function computing `op` over `width` lanes (created on first use).
@@ -160,6 +209,9 @@ class KernelLowering {
   llvm::Function* vector_helpers_[ir::kNumOps] = {};
   llvm::AllocaInst* tile_in_ = nullptr;   ///< n_in x W floats, column-major (tile_loops)
   llvm::AllocaInst* tile_out_ = nullptr;  ///< n_out x W floats, column-major (tile_loops)
+  llvm::GlobalVariable* table_ = nullptr;  ///< the table of constants while lowering (huge kernels)
+  std::vector<float> table_values_;
+  std::unordered_map<uint32_t, std::size_t> table_index_;  ///< by bit pattern
 };
 
 llvm::Function* KernelLowering::declare(const std::string& name, llvm::GlobalValue::LinkageTypes linkage) {
@@ -194,6 +246,7 @@ llvm::Function* KernelLowering::run() {
   if (s == 0) {
     fn_ = kernel;
     emit_steps();
+    finish_table();
     return kernel;
   }
   // Batches of fewer than S rows run the scalar copy in the kernel itself; larger ones call
@@ -221,6 +274,7 @@ llvm::Function* KernelLowering::run() {
   b_.CreateBr(exit);
   b_.SetInsertPoint(exit);
   b_.CreateRetVoid();
+  finish_table();
   return kernel;
 }
 
@@ -406,11 +460,10 @@ void KernelLowering::emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBloc
       const auto [p, align] = slot(tile_in_, c);
       columns[c] = b_.CreateAlignedLoad(vec, p, align);
     }
-  const std::vector<llvm::Value*> outputs = emit_graph(width, columns);
-  for (std::size_t o = 0; o < n_out; ++o) {
+  emit_graph(width, columns, [&](std::size_t o, llvm::Value* v) {
     const auto [p, align] = slot(tile_out_, o);
-    b_.CreateAlignedStore(outputs[o], p, align);
-  }
+    b_.CreateAlignedStore(v, p, align);
+  });
   // y[r + j][o] = tile.out[o * W + j] for the rows that exist
   if (n_out > 0) {
     emit_loop(rows, "out.row", [&](llvm::Value* j) {
@@ -451,11 +504,16 @@ void KernelLowering::emit_scalar_row(llvm::Value* k) {
 
 // Scalar code (one row) runs faster with each dot in one piece (measured: 42 vs 56 ns per row on
 // a 98-op model), and the fast-compile shape compiles faster so: only optimised vector steps
-// stream dot terms (see GraphShape::stream_dots).
-std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs) {
+// stream dot terms (see GraphShape::stream_dots). Huge kernels read their constants from a table
+// (see table_constant).
+std::vector<llvm::Value*> KernelLowering::emit_graph(unsigned width, const std::vector<llvm::Value*>& inputs,
+                                                     const OutputSink& store_output) {
   const GraphShape shape{.width = width, .native_floor = o_.native_floor, .stream_dots = width > 1 && !tiles()};
-  return codegen::emit_graph(b_, m_, live_, shape, inputs,
-                             [&](LlvmArith& a, ir::Op op, llvm::Value* x) { return emit_unary(a, width, op, x); });
+  ConstantSource constants;
+  if (huge() && width > 1) constants = [this, width](float v) { return table_constant(v, width); };
+  return codegen::emit_graph(
+      b_, m_, live_, shape, inputs, [&](LlvmArith& a, ir::Op op, llvm::Value* x) { return emit_unary(a, width, op, x); },
+      constants, store_output);
 }
 
 llvm::Value* KernelLowering::emit_unary(LlvmArith& arith, unsigned width, ir::Op op, llvm::Value* x) {

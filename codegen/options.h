@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "ir/module.h"
 
@@ -60,7 +61,14 @@ inline constexpr int kCodegenRevision = 9;
 /// that is not a letter, digit or underscore replaced by an underscore.
 std::string default_symbol(const ir::Module& m);
 
-/// The kernel symbol chosen by `options` for `m`; throws evoc::Error if it is not a C identifier.
+/// The kernel symbol chosen by `options` for `m`; throws evoc::Error if it is not a C identifier,
+/// is a keyword, is reserved to the C implementation or names what the C library headers the
+/// generated files include declare (memcpy, sqrtf, int64_t, INFINITY, ...).
 std::string kernel_symbol(const ir::Module& m, const CodegenOptions& options);
+
+/// `s` made safe inside a C block comment of a generated file: no slash (so neither the end
+/// of the comment nor the start of a nested one, which -Wcomment warns about), no control
+/// characters (a line break would leave the comment). The one rendering of names in comments.
+std::string c_comment_text(std::string_view s);
 
 }  // namespace evoc::codegen

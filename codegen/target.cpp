@@ -1,9 +1,12 @@
 // Target selection (see target.h).
 #include "codegen/target.h"
 
+#include <algorithm>
 #include <mutex>
 
+#include <llvm/ADT/SmallVector.h>
 #include <llvm/ADT/StringMap.h>
+#include <llvm/ADT/StringRef.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Support/TargetSelect.h>
@@ -72,6 +75,32 @@ std::unique_ptr<llvm::TargetMachine> make_target_machine(const CodegenOptions& o
   std::unique_ptr<llvm::MCSubtargetInfo> subtarget(target->createMCSubtargetInfo(triple, "", ""));
   if (!subtarget || !subtarget->isCPUStringValid(cpu))
     throw Error("unknown CPU '" + cpu + "' for target '" + triple + "'");
+  // Every feature of --mattr must be one the target knows: LLVM only warns about the others
+  // (three times) and ignores them.
+  if (!options.features.empty()) {
+    const auto known = subtarget->getAllProcessorFeatures();
+    llvm::SmallVector<llvm::StringRef, 8> parts;
+    llvm::StringRef(options.features).split(parts, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef part : parts) {
+      llvm::StringRef name = part.trim();
+      if (!name.consume_front("+")) name.consume_front("-");
+      const bool found = std::any_of(known.begin(), known.end(),
+                                     [&](const llvm::SubtargetFeatureKV& kv) { return name == kv.Key; });
+      if (name.empty() || !found)
+        throw Error("unknown target feature '" + part.trim().str() + "' in --mattr for target '" + triple +
+                    "' (features are written +name or -name, comma separated)");
+    }
+  }
+  // A 64-bit triple with a CPU or features that cannot run 64-bit code makes LLVM abort (LLVM
+  // ERROR, a signal) when it emits code: refuse it here.
+  if (llvm::Triple(triple).getArch() == llvm::Triple::x86_64) {
+    std::unique_ptr<llvm::MCSubtargetInfo> chosen(target->createMCSubtargetInfo(triple, cpu, features));
+    if (chosen && !chosen->checkFeatures("+64bit"))
+      throw Error("CPU '" + cpu + "' cannot run 64-bit code, which target '" + triple +
+                  "' needs (give a 32-bit triple with --target, e.g. i686-linux-gnu, or a 64-bit CPU)");
+    if (chosen && !chosen->checkFeatures("+64bit-mode"))
+      throw Error("--mattr '" + options.features + "' turns off 64-bit mode, which target '" + triple + "' needs");
+  }
   llvm::TargetOptions target_options;
   std::unique_ptr<llvm::TargetMachine> tm(target->createTargetMachine(
       triple, cpu, features, target_options, llvm::Reloc::PIC_, std::nullopt, codegen_level(options.opt_level)));

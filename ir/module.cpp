@@ -7,6 +7,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ir/hash.h"
 #include "ir/printer.h"
 
 namespace evoc::ir {
@@ -128,13 +129,9 @@ std::vector<ValueId> compact(Module& m, const std::vector<bool>& keep) {
 }
 
 uint64_t content_hash(const Module& m) {
-  const std::string text = print_module(m);
-  uint64_t h = 1469598103934665603ull;  // FNV-1a 64
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
+  // FNV-1a 64 of the text form, from the seed every published hash was made with (so the hashes
+  // in generated headers and cache keys stay what they were).
+  return fnv1a(print_module(m), 1469598103934665603ull);
 }
 
 }  // namespace evoc::ir

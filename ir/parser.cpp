@@ -14,6 +14,7 @@
 #include <fmt/core.h>
 
 #include "ir/error.h"
+#include "ir/printer.h"
 #include "ir/file_util.h"
 #include "ir/verifier.h"
 
@@ -311,11 +312,9 @@ class Parser {
     } else {
       if (s.empty() || !((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
         fail(t, fmt::format("malformed number {}", describe(t)));
-      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec == std::errc::invalid_argument || p != s.data() + s.size())
-        fail(t, fmt::format("malformed number {}", describe(t)));
-      if (ec == std::errc::result_out_of_range)
-        fail(t, fmt::format("number {} is out of the range of f32", describe(t)));
+      const FloatText read = parse_float(s, v);
+      if (read == FloatText::Malformed) fail(t, fmt::format("malformed number {}", describe(t)));
+      if (read == FloatText::Overflow) fail(t, fmt::format("number {} is out of the range of f32", describe(t)));
     }
     advance();
     return negative ? -v : v;

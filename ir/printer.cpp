@@ -4,10 +4,27 @@
 #include <bit>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include <fmt/core.h>
 
 namespace evoc::ir {
+
+FloatText parse_float(std::string_view text, float& out) {
+  float v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec == std::errc::invalid_argument || end != text.data() + text.size()) return FloatText::Malformed;
+  if (ec == std::errc::result_out_of_range) {
+    // from_chars reports underflow like overflow and leaves `v` alone; strtof rounds either way
+    // as IEEE does (to a denormal or zero, or to infinity) on text from_chars has accepted.
+    const std::string copy(text);
+    v = std::strtof(copy.c_str(), nullptr);
+    if (std::isinf(v)) return FloatText::Overflow;
+  }
+  out = v;
+  return FloatText::Ok;
+}
 
 std::string format_float(float f) {
   if (std::isnan(f)) return std::signbit(f) ? "-nan" : "nan";

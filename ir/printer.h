@@ -28,6 +28,13 @@ struct PrintOptions {
 std::string print_module(const Module& m, const PrintOptions& options = {});
 /// Shortest text that parses back to exactly `f`.
 std::string format_float(float f);
+/// How parse_float read a number.
+enum class FloatText { Ok, Malformed, Overflow };
+/// Reads the whole of `text` (as std::from_chars does: an optional '-', decimal digits, a
+/// point, an exponent, or nan/inf) as the nearest f32, rounding as IEEE does: a magnitude beyond
+/// the largest finite f32 is Overflow; one below the smallest normal becomes a denormal or a
+/// signed zero (1e-46, 1e-320 are numbers, not errors). The one number reader of IR and CSV.
+FloatText parse_float(std::string_view text, float& out);
 /// A double-quoted string with `\"`, `\\`, `\n`, `\t` and `\xHH` escapes.
 std::string quote(std::string_view s);
 

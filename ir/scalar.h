@@ -228,6 +228,8 @@ typename B::V unary(B& b, Op op, typename B::V x) {
       return b.sqrt(x);
     case Op::Square:
       return b.mul(x, x);
+    case Op::IsNan:
+      return b.select(b.is_nan(x), b.c(1.0f), b.c(0.0f));
     default:
       break;
   }
@@ -250,6 +252,10 @@ typename B::V binary(B& b, Op op, typename B::V x, typename B::V y) {
       return minimum(b, x, y);
     case Op::Max:
       return maximum(b, x, y);
+    case Op::FillNan:
+      return b.select(b.is_nan(x), y, x);
+    case Op::Eq:
+      return b.select(b.eq(x, y), b.c(1.0f), b.c(0.0f));
     default:
       break;
   }

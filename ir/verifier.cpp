@@ -1,10 +1,14 @@
 // The verifier: SSA order, arity, immediates, ids in range, inputs first, outputs defined,
-// counts consistent. Messages name the value and its op.
+// counts consistent, names unique and non-empty. Messages name the value and its op.
 #include "ir/verifier.h"
+
+#include <string_view>
+#include <unordered_map>
 
 #include <fmt/core.h>
 
 #include "ir/error.h"
+#include "ir/printer.h"
 
 namespace evoc::ir {
 
@@ -42,6 +46,17 @@ std::vector<std::string> verify_module(const Module& m) {
   for (std::size_t i = 0; i < m.outputs.size(); ++i)
     if (m.outputs[i] >= m.values.size())
       report(fmt::format("output {} reads undefined value %{}", i, m.outputs[i]));
+  // Names are the columns of the CSV files evoc reads and writes: each one once, none empty.
+  auto check_names = [&](const std::vector<std::string>& names, std::string_view what) {
+    std::unordered_map<std::string_view, std::size_t> first;
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i].empty()) report(fmt::format("{} {} has an empty name", what, i));
+      else if (auto [at, fresh] = first.emplace(names[i], i); !fresh)
+        report(fmt::format("{}s {} and {} are both named {}", what, at->second, i, quote(names[i])));
+    }
+  };
+  check_names(m.input_names, "input");
+  check_names(m.output_names, "output");
   return problems;
 }
 

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "ir/hash.h"
 #include "passes/passes.h"
 #include "passes/rebuilder.h"
 
@@ -29,7 +30,7 @@ struct Key {
 struct KeyHash {
   std::size_t operator()(const Key& k) const {
     std::size_t h = std::hash<int>()(static_cast<int>(k.value->op));
-    auto mix = [&](uint64_t x) { h = (h ^ x) * 0x100000001b3ull; };
+    auto mix = [&](uint64_t x) { h = fnv1a_mix(h, x); };
     for (ir::ValueId a : k.value->args) mix(a);
     for (float f : k.value->imms) mix(std::bit_cast<uint32_t>(f));
     return h;

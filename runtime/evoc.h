@@ -9,7 +9,8 @@
  *   evoc_kernel_free(k);
  *
  * Handles are opaque. Every function returns EVOC_OK (0) or one of the error codes below and
- * never lets an exception out; after an error, evoc_last_error() describes it (per thread).
+ * never lets an exception out; after an error, evoc_last_error() describes it (per thread), and
+ * after a success it is "".
  * A kernel may be run from many threads at once; options and kernels are freed by their owner.
  */
 #ifndef EVOC_H
@@ -38,10 +39,17 @@ enum evoc_output {
   EVOC_OUTPUT_ARGMAX = 2,        /**< classifier: the most likely class index, as a float */
 };
 
+/** Where a kernel runs (see evoc_options_set_device). */
+enum evoc_device {
+  EVOC_DEVICE_CPU = 0, /**< the host (the default) */
+  EVOC_DEVICE_GPU = 1, /**< a CUDA GPU: the driver is opened at run time; without one, creating the kernel fails */
+};
+
 typedef struct evoc_options evoc_options; /**< how to build and run a kernel */
 typedef struct evoc_kernel evoc_kernel;   /**< a compiled model */
 
-/** The message of the last failed call on this thread ("" if none). Valid until the next call. */
+/** The message of the last call on this thread if it failed; "" after every call that returned
+ *  EVOC_OK (each call clears it, so an old failure is never reported). Valid until the next call. */
 const char* evoc_last_error(void);
 
 /** New options with defaults: -O2, all hardware threads, raw outputs, cache from EVOC_CACHE_DIR. */
@@ -57,6 +65,8 @@ int evoc_options_set_opt_level(evoc_options* options, int level);
 int evoc_options_set_tiered(evoc_options* options, int tiered);
 /** One of enum evoc_output. */
 int evoc_options_set_output(evoc_options* options, int output);
+/** One of enum evoc_device, and which GPU (0 for the first) for EVOC_DEVICE_GPU. */
+int evoc_options_set_device(evoc_options* options, int device, int gpu_index);
 /** The kernel cache directory; NULL or "" falls back to EVOC_CACHE_DIR. */
 int evoc_options_set_cache_dir(evoc_options* options, const char* dir);
 /** Nonzero: never read or write the kernel cache (compile in process). */
@@ -74,6 +84,15 @@ void evoc_kernel_free(evoc_kernel* kernel);
 /** Floats per input row and per output row (after post-processing). */
 int evoc_kernel_n_in(const evoc_kernel* kernel, int64_t* out);
 int evoc_kernel_n_out(const evoc_kernel* kernel, int64_t* out);
+
+/** Classes of a classifier (0 for a regression); their names in output order. A name stays
+ *  valid while the kernel lives. */
+int evoc_kernel_n_classes(const evoc_kernel* kernel, int64_t* out);
+int evoc_kernel_class_name(const evoc_kernel* kernel, int64_t index, const char** out);
+/** The input value for level `text` of categorical input `input` of a model trained on a table:
+ *  the level's code, or NaN for a level the model does not know (read as "other") or a numeric
+ *  input. A missing cell of any input is NaN. */
+int evoc_kernel_level_code(const evoc_kernel* kernel, int64_t input, const char* text, float* out);
 
 /** Scores `n` rows: row r reads x[r*x_stride + 0..n_in) and writes y[r*y_stride + 0..n_out).
  *  Strides are in floats and at least a row. n == 0 does nothing and succeeds. */

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <future>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -18,6 +19,8 @@
 #include "codegen/jit.h"
 #include "ir/error.h"
 #include "ir/parser.h"
+#include "runtime/gpu_kernel.h"
+#include "ir/schema.h"
 #include "runtime/kernel_cache.h"
 #include "runtime/shared_library.h"
 #include "runtime/thread_pool.h"
@@ -41,10 +44,13 @@ struct Kernel::State {
   std::optional<codegen::JitKernel> jit;  ///< owns the code of a JIT kernel
   std::optional<SharedLibrary> library;   ///< owns the code of a cached or AOT kernel
   std::unique_ptr<TierUp> tier_up;        ///< tiered kernels: the optimised code, when ready
+  std::unique_ptr<GpuKernel> gpu;         ///< KernelOptions::device == Gpu: the device kernel
   std::size_t n_in = 0, n_logits = 0, n_out = 0;
   Output output = Output::Raw;
   Scores scores = Scores::Logits;  ///< what the module's outputs are, for the post-processing
   std::vector<std::string> input_names, output_names;
+  std::vector<std::string> class_names;  ///< a classifier's classes, in output order
+  std::optional<ir::Schema> schema;      ///< the column schema of a model trained on a table
   KernelInfo info;
   ThreadPool* pool = nullptr;
   int64_t rows_per_task = 0;
@@ -56,8 +62,10 @@ struct Kernel::State {
   ~State() {
     if (tier_up && tier_up->thread.joinable()) tier_up->thread.join();
   }
-  /// Opens the shared object at `path` and looks the kernel up in it.
-  void load(const std::string& path);
+  /// Takes the shared object and looks the kernel up in it.
+  void load(SharedLibrary so);
+  /// Throws evoc::Error unless the loaded shared object was compiled from `m`.
+  void check_model(const ir::Module& m) const;
   /// The code run() calls: the optimised code of a tiered kernel once it is ready.
   codegen::KernelFn code() const {
     if (tier_up)
@@ -88,19 +96,6 @@ int64_t default_rows_per_task(const ir::Module& m) {
   return std::clamp<int64_t>((int64_t{1} << 18) / values, 256, 65536);
 }
 
-std::vector<std::string> split_names(const std::string& list) {
-  std::vector<std::string> names;
-  std::size_t start = 0;
-  for (;;) {
-    const std::size_t comma = list.find(',', start);
-    std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    const auto first = name.find_first_not_of(" \t"), last = name.find_last_not_of(" \t");
-    names.push_back(first == std::string::npos ? "" : name.substr(first, last - first + 1));
-    if (comma == std::string::npos) return names;
-    start = comma + 1;
-  }
-}
-
 /// The output column names for `mode`; throws if `mode` needs a classifier and `m` is not one.
 std::vector<std::string> column_names(const ir::Module& m, Output mode) {
   if (mode == Output::Raw) return m.output_names;
@@ -116,7 +111,7 @@ std::vector<std::string> column_names(const ir::Module& m, Output mode) {
   if (m.meta("classes").empty()) {
     for (std::size_t c = 0; c < k; ++c) classes.push_back("class_" + std::to_string(c));
   } else {
-    classes = split_names(m.meta("classes"));
+    classes = ir::class_names(m);
     if (classes.size() != k)
       throw Error(
           fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}",
@@ -128,15 +123,35 @@ std::vector<std::string> column_names(const ir::Module& m, Output mode) {
 
 }  // namespace
 
-void Kernel::State::load(const std::string& path) {
-  const auto start = Clock::now();
-  info.path = path;
-  library.emplace(path);
+void Kernel::State::load(SharedLibrary so) {
+  info.path = so.path();
+  library.emplace(std::move(so));
   function = reinterpret_cast<codegen::KernelFn>(library->symbol(info.symbol));
-  info.load_ms = ms_since(start);
+}
+
+void Kernel::State::check_model(const ir::Module& m) const {
+  // A kernel of another model (even one of the same name and symbol) reads and writes rows of
+  // other widths.
+  const std::string hash_symbol = codegen::content_hash_symbol(info.symbol);
+  const auto* hash = static_cast<const uint64_t*>(library->find(hash_symbol));
+  if (!hash)
+    throw Error(fmt::format("{}: no symbol '{}': not a library built by 'evoc compile --emit=so'", library->path(),
+                            hash_symbol));
+  if (*hash != ir::content_hash(m))
+    throw Error(fmt::format("{}: built from another model (content hash {:016x}) than module '{}' ({:016x})",
+                            library->path(), *hash, m.name, ir::content_hash(m)));
 }
 
 void Kernel::State::run_rows(const float* x, int64_t n, int64_t x_stride, float* y, int64_t y_stride) const {
+  if (gpu) {
+    // One launch for the whole batch; post-processing on the host.
+    if (output == Output::Raw) return gpu->run(x, n, x_stride, y, y_stride);
+    std::vector<float> logits(static_cast<std::size_t>(n) * n_logits);
+    const auto width = static_cast<int64_t>(n_logits);
+    gpu->run(x, n, x_stride, logits.data(), width);
+    postprocess(output, n_logits, logits.data(), width, n, y, y_stride, scores);
+    return;
+  }
   const codegen::KernelFn function = code();
   if (output == Output::Raw) {
     function(x, n, x_stride, y, y_stride);
@@ -159,6 +174,10 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   state->scores = m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
   state->n_out = output_width(options.output, m.n_out());
   state->input_names = m.input_names;
+  state->class_names = ir::class_names(m);
+  if (state->class_names.empty() && m.meta("task") == "classify")
+    for (std::size_t c = 0; c < class_count(m.n_out()); ++c) state->class_names.push_back("class_" + std::to_string(c));
+  state->schema = ir::read_schema(m);
   state->pool = &ThreadPool::shared(options.threads);
   state->rows_per_task = options.rows_per_task > 0 ? options.rows_per_task : default_rows_per_task(m);
   return Kernel(std::move(state));
@@ -166,8 +185,30 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
 
 namespace {
 
+/// The cache is an optimisation: when it cannot be used (a directory that cannot be created or
+/// written, a full disk), kernels are compiled in memory, and the process says so once.
+void warn_cache_unusable(const std::string& reason) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    fmt::print(stderr, "evoc: warning: the kernel cache is not used: {} (kernels are compiled in memory)\n",
+               reason);
+  });
+}
+
+/// Stores a freshly compiled shared object in the cache (warning once if it cannot be written)
+/// and loads it from its bytes, never from the file.
+SharedLibrary store_and_load(const std::string& cache_dir, const std::string& path, const std::string& key,
+                             const std::string& so) {
+  try {
+    KernelCache(cache_dir).store(path, key, so);
+  } catch (const Error& e) {
+    warn_cache_unusable(e.what());
+  }
+  return SharedLibrary::from_bytes(so, path);
+}
+
 /// Starts the background compilation of a tiered kernel at the requested level: into the cache
-/// when `cache_path` is set (then loaded from there), else with the JIT.
+/// when `cache_path` is set, else with the JIT.
 void start_tier_up(TierUp& t, const ir::Module& m, const codegen::CodegenOptions& options,
                    const std::string& cache_dir, const std::string& cache_path) {
   std::promise<void> finished;
@@ -181,9 +222,8 @@ void start_tier_up(TierUp& t, const ir::Module& m, const codegen::CodegenOptions
         f = t.jit->function();
       } else {
         codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options);
-        KernelCache(cache_dir).store(cache_path, so.data);
         t.times = so.times;
-        t.library.emplace(cache_path);
+        t.library.emplace(store_and_load(cache_dir, cache_path, cache_key(m, options), so.data));
         f = reinterpret_cast<codegen::KernelFn>(t.library->symbol(codegen::kernel_symbol(m, options)));
       }
       t.function.store(f, std::memory_order_release);
@@ -201,7 +241,28 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   state->output_names = column_names(m, options.output);
   KernelInfo& info = state->info;
   info.symbol = codegen::kernel_symbol(m, options.codegen);
-  const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  if (options.device == Device::Gpu) {
+    const auto start = Clock::now();
+    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu));
+    info.source = KernelSource::Gpu;
+    info.load_ms = ms_since(start);
+    KernelOptions one_thread = options;
+    one_thread.threads = 1;  // the device runs the rows; the host thread only waits
+    return finish(std::move(state), m, one_thread);
+  }
+  std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+  std::optional<KernelCache> cache;
+  if (!dir.empty()) {
+    // A directory that cannot be written is still read: its hits are served, and kernels it
+    // lacks are compiled and run without being stored (store_and_load warns once).
+    try {
+      cache.emplace(dir);
+    } catch (const Error& e) {
+      warn_cache_unusable(e.what());
+      cache.reset();
+      dir.clear();
+    }
+  }
   const bool tiered = options.tiered && options.codegen.opt_level > 0;
   auto tier_up = [&](const std::string& cache_path) {
     codegen::CodegenOptions quick = options.codegen;
@@ -223,22 +284,26 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
     return finish(std::move(state), m, options);
   }
 
-  const KernelCache cache(dir);
-  const std::string path = cache.entry_path(m, options.codegen);
-  std::error_code ec;
-  if (std::filesystem::exists(path, ec)) {
+  const std::string path = cache->entry_path(m, options.codegen);
+  const std::string key = cache_key(m, options.codegen);
+  std::string why;
+  const auto start = Clock::now();
+  if (std::optional<std::string> so = cache->load(path, key, why)) {
     try {
-      state->load(path);
+      state->load(SharedLibrary::from_bytes(*so, path));
+      state->check_model(m);
       info.source = KernelSource::CacheHit;
+      info.load_ms = ms_since(start);
       return finish(std::move(state), m, options);
     } catch (const Error&) {
       state->library.reset();  // an unusable entry (e.g. from another machine): rebuild it
     }
   }
+  // Missing, or not an entry this cache wrote (truncated, modified, another user's, writable by
+  // others): compiled again, and replaced.
   if (tiered) return tier_up(path);
   codegen::Artifact so = codegen::emit_artifact(m, codegen::EmitKind::SharedObject, options.codegen);
-  cache.store(path, so.data);
-  state->load(path);
+  state->load(store_and_load(dir, path, key, so.data));
   info.source = KernelSource::CacheMiss;
   info.compile_times = so.times;
   return finish(std::move(state), m, options);
@@ -254,7 +319,10 @@ Kernel Kernel::load_library(const std::string& library_path, const ir::Module& m
   state->output_names = column_names(m, options.output);
   state->info.source = KernelSource::Library;
   state->info.symbol = codegen::kernel_symbol(m, options.codegen);
-  state->load(library_path);
+  const auto start = Clock::now();
+  state->load(SharedLibrary(library_path));
+  state->info.load_ms = ms_since(start);
+  state->check_model(m);
   return finish(std::move(state), m, options);
 }
 
@@ -332,8 +400,20 @@ const char* source_name(KernelSource source) {
       return "cache hit";
     case KernelSource::Library:
       return "library";
+    case KernelSource::Gpu:
+      return "gpu";
   }
   return "?";
+}
+
+const std::vector<std::string>& Kernel::class_names() const { return state_->class_names; }
+
+float Kernel::level_code(std::size_t input, std::string_view text) const {
+  if (input >= state_->n_in)
+    throw Error(fmt::format("level_code: input {} is out of range (the kernel has {})", input, state_->n_in));
+  if (!state_->schema || state_->schema->columns[input].kind != ir::ColumnKind::Categorical)
+    return std::numeric_limits<float>::quiet_NaN();
+  return state_->schema->encode(input, text, "", 0);
 }
 
 }  // namespace evoc

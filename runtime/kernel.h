@@ -15,6 +15,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "codegen/options.h"
@@ -22,6 +23,12 @@
 #include "runtime/postprocess.h"
 
 namespace evoc {
+
+/// Where a kernel runs.
+enum class Device {
+  Cpu,  ///< the host: JIT, cache or library code, vectorised over rows, on the thread pool
+  Gpu,  ///< a CUDA GPU (runtime/gpu_kernel.h): PTX for the device's architecture, rows copied in and out
+};
 
 /// How to build and run a kernel.
 struct KernelOptions {
@@ -37,6 +44,11 @@ struct KernelOptions {
   /// optimised code when it is ready (and stores it in the cache, if there is one). Results are
   /// bit-identical at every level, so callers see only the speed change.
   bool tiered = false;
+  /// Device::Gpu runs on CUDA GPU `gpu` (compiled from the module each time: neither the cache nor
+  /// tiering applies; `threads` does not either). Throws evoc::Error from compile() where there
+  /// is no CUDA driver or GPU.
+  Device device = Device::Cpu;
+  int gpu = 0;
 };
 
 /// Where a kernel's code came from.
@@ -45,6 +57,7 @@ enum class KernelSource {
   CacheMiss,  ///< compiled to a shared object, stored in the cache, loaded
   CacheHit,   ///< loaded from the cache without compiling
   Library,    ///< loaded from a shared library given by the caller
+  Gpu,        ///< compiled to PTX and loaded on a CUDA GPU (KernelOptions::device)
 };
 
 /// How a kernel was obtained.
@@ -91,6 +104,12 @@ class Kernel {
   /// One name per output column: the module's outputs, the class names (from the module's
   /// `classes` metadata, comma separated, if present) for probabilities, "class" for argmax.
   const std::vector<std::string>& output_names() const;
+  /// A classifier's class names in output order (from the module's `classes` metadata); empty
+  /// for a regression.
+  const std::vector<std::string>& class_names() const;
+  /// The input value of level `text` of categorical input `input` (its code in the model's
+  /// dictionary), NaN for a level the model does not know or a numeric input (see ir/schema.h).
+  float level_code(std::size_t input, std::string_view text) const;
   const KernelInfo& info() const;
   /// Threads a run() call uses at most.
   unsigned threads() const;

@@ -1,7 +1,13 @@
 // The kernel cache (see kernel_cache.h). Entry names are a 128-bit hash of the key text.
 #include "runtime/kernel_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -9,6 +15,8 @@
 
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/hash.h"
+#include "runtime/sha256.h"
 
 #ifndef EVOC_VERSION
 #error "EVOC_VERSION must be defined by the build"
@@ -46,11 +54,25 @@ std::string host_cpu_fingerprint() {
   return fingerprint;
 }
 
-uint64_t fnv1a(std::string_view text, uint64_t seed) {
-  uint64_t h = seed;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
+/// The trailer of an entry: a fixed-length line after the shared object.
+constexpr std::string_view kTrailerStart = "\nevoc-kernel-cache-entry sha256 ";
+constexpr std::size_t kTrailerSize = kTrailerStart.size() + 64 + 1;
+
+std::string trailer(const std::string& key, std::string_view shared_object) {
+  Sha256 h;
+  h.update(key).update(std::string_view("\0", 1)).update(shared_object);
+  std::string hex;
+  for (uint8_t byte : h.digest()) hex += fmt::format("{:02x}", byte);
+  return std::string(kTrailerStart) + hex + "\n";
 }
+
+/// Closes a file descriptor when it goes out of scope.
+struct FdCloser {
+  int fd;
+  ~FdCloser() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
 }  // namespace
 
@@ -81,12 +103,71 @@ KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
 std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const {
   const std::string key = cache_key(m, options);
   const std::string name =
-      fmt::format("{:016x}{:016x}.so", fnv1a(key, 0xcbf29ce484222325ull), fnv1a(key, 0x84222325cbf29ce4ull));
+      fmt::format("{:016x}{:016x}.so", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull));
   return (std::filesystem::path(dir_) / name).string();
 }
 
-void KernelCache::store(const std::string& path, std::string_view shared_object) const {
-  write_file_atomic(path, shared_object);
+void KernelCache::store(const std::string& path, const std::string& key, std::string_view shared_object) const {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && ::unlink(path.c_str()) != 0)
+    throw Error(path + ": cannot write: cannot remove the non-regular file there: " + std::strerror(errno));
+  std::string entry;
+  entry.reserve(shared_object.size() + kTrailerSize);
+  entry.append(shared_object).append(trailer(key, shared_object));
+  write_file_atomic(path, entry);
+}
+
+std::optional<std::string> KernelCache::load(const std::string& path, const std::string& key,
+                                             std::string& why) const {
+  // O_NOFOLLOW: a symbolic link is not an entry; O_NONBLOCK: a FIFO does not block the open.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    why = errno == ENOENT ? "missing" : std::string("cannot open: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  FdCloser closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    why = std::string("cannot stat: ") + std::strerror(errno);
+    return std::nullopt;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    why = "not a regular file";
+    return std::nullopt;
+  }
+  if (st.st_uid != ::geteuid()) {
+    why = fmt::format("owned by user {}, not by this user ({})", st.st_uid, ::geteuid());
+    return std::nullopt;
+  }
+  if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+    why = fmt::format("writable by {} (mode {:03o})", st.st_mode & S_IWOTH ? "others" : "its group",
+                      st.st_mode & 0777);
+    return std::nullopt;
+  }
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t r = ::read(fd, data.data() + got, data.size() - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      why = std::string("cannot read: ") + std::strerror(errno);
+      return std::nullopt;
+    }
+    if (r == 0) break;
+    got += static_cast<std::size_t>(r);
+  }
+  data.resize(got);
+  if (data.size() < kTrailerSize || std::string_view(data).substr(data.size() - kTrailerSize, kTrailerStart.size()) != kTrailerStart) {
+    why = "no evoc cache trailer (truncated, or not written by this cache)";
+    return std::nullopt;
+  }
+  const std::string_view shared_object = std::string_view(data).substr(0, data.size() - kTrailerSize);
+  if (std::string_view(data).substr(shared_object.size()) != trailer(key, shared_object)) {
+    why = "contents do not match their SHA-256 (modified after it was written)";
+    return std::nullopt;
+  }
+  data.resize(shared_object.size());
+  return data;
 }
 
 }  // namespace evoc

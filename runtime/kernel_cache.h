@@ -1,10 +1,17 @@
 // The on-disk kernel cache: one shared object per (module content hash, target CPU and
-// features, code generation options, evoc version). A hit is a dlopen of that file, which
+// features, code generation options, evoc version). A hit loads that shared object, which
 // skips LLVM entirely. Entries are written atomically (temp file + rename), so concurrent
 // writers of the same entry (threads or processes) all succeed and readers never see a
 // partial file; the last rename wins and every writer wrote the same bytes.
+//
+// The cache never executes what it did not write: an entry is the shared object followed by a
+// trailer holding the SHA-256 of the entry's key and the shared object. A hit reads the file
+// (a regular file owned by this user and writable by no one else), checks the trailer, and loads
+// the bytes it checked (SharedLibrary::from_bytes), so that a truncated, patched, foreign or
+// swapped-in file is never opened by the dynamic loader: the caller compiles and replaces it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,8 +34,14 @@ class KernelCache {
 
   /// The entry for `m` compiled with `options` (which may not exist yet).
   std::string entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const;
-  /// Writes an entry atomically; throws evoc::Error on I/O failure.
-  void store(const std::string& path, std::string_view shared_object) const;
+  /// Writes the entry at `path` for `key` (see cache_key) atomically: `shared_object` and its
+  /// trailer. A symbolic link or other non-regular file at `path` is removed first (the link,
+  /// never its target). Throws evoc::Error on I/O failure.
+  void store(const std::string& path, const std::string& key, std::string_view shared_object) const;
+  /// The shared object of the entry at `path` if this cache wrote it for `key`: a regular file
+  /// of this user, writable by no one else, whose trailer matches the SHA-256 of `key` and the
+  /// bytes before it. Otherwise nullopt, with the reason in `why` ("missing" when there is none).
+  std::optional<std::string> load(const std::string& path, const std::string& key, std::string& why) const;
 
   const std::string& dir() const { return dir_; }
 

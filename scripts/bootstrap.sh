@@ -8,6 +8,8 @@ packages=(
   llvm-19-dev clang-19 libclang-rt-19-dev
   libtorch-dev libgloo-dev
   libfmt-dev doctest-dev libcli11-dev nlohmann-json3-dev libbenchmark-dev
+  pybind11-dev python3-dev python3-numpy python3-sklearn
+  graphviz
 )
 
 missing=()

@@ -14,7 +14,7 @@ mkdir -p "$out"
 step() { printf '\n== %s\n' "$*"; }
 
 step "train: evolve a network on the built-in 'interaction' task"
-"$evoc" train --synthetic interaction --epochs 40 --seed 1 -o "$out/model.evir" --test-csv "$out/test.csv"
+"$evoc" train --synthetic interaction --epochs 40 --seed 1 --test-fraction 0.15 -o "$out/model.evir" --test-csv "$out/test.csv"
 
 step "optimise (-O3: exact cleanups plus zero-weight dropping and affine folding)"
 "$evoc" opt "$out/model.evir" -O3 --stats -o "$out/model.opt.evir"

@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 run() {
   local model=$work/model.evir
   # shellcheck disable=SC2086
-  "$evoc" train "$@" $flags -o "$model" --quiet
+  "$evoc" train "$@" --test-fraction 0.15 $flags -o "$model" --quiet
   local metric ops params
   metric=$(sed -n 's/^meta "trainer.test_[a-z0-9]*" "\(.*\)"$/\1/p' "$model")
   ops=$(sed -n 's/^meta "trainer.ops" "\(.*\)"$/\1/p' "$model")

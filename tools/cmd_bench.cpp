@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@
 #include "ir/file_util.h"
 #include "ir/interpreter.h"
 #include "ir/parser.h"
+#include "ir/process.h"
 #include "ir/random_module.h"
 #include "ir/scalar.h"
 #include "runtime/kernel.h"
@@ -84,33 +86,20 @@ struct BenchArgs {
   std::string cc = "cc";
 };
 
-/// A temporary directory, removed with the object.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "evoc-bench-XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw Error("cannot create a temporary directory");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-/// Compiles C `source` into shared library `so` with the C compiler and `flags`.
-void build_c_library(const BenchArgs& args, const ScratchDir& dir, const std::string& name,
+/// Compiles C `source` into shared library `so` with the C compiler and `flags` (words separated
+/// by spaces), through the library's one way of running a program (no shell).
+void build_c_library(const BenchArgs& args, const TempDir& dir, const std::string& name,
                      const std::string& source, const std::string& flags) {
-  const std::string c = dir.file(name + ".c"), so = dir.file(name + ".so"), log = dir.file(name + ".log");
+  const std::string c = dir.file(name + ".c"), so = dir.file(name + ".so");
   write_file_atomic(c, source);
-  const std::string command =
-      fmt::format("{} {} -shared -fPIC -o {} {} > {} 2>&1", args.cc, flags, so, c, log);
-  if (std::system(command.c_str()) != 0)
-    throw Error(fmt::format("'{}' failed:\n{}", command, read_file(log)));
+  std::vector<std::string> argv = split_command(args.cc);
+  std::istringstream words(flags);
+  for (std::string word; words >> word;) argv.push_back(word);
+  for (const char* word : {"-shared", "-fPIC", "-o"}) argv.push_back(word);
+  argv.push_back(so);
+  argv.push_back(c);
+  if (const auto [status, output] = run_process(argv); status != 0)
+    throw Error(fmt::format("'{}' failed:\n{}", command_line(argv), output));
 }
 
 // ---- the machine ------------------------------------------------------------------------
@@ -163,7 +152,7 @@ std::string cpu_name() {
   return "unknown CPU";
 }
 
-Machine measure_machine(const BenchArgs& args, const ScratchDir& dir, ThreadPool& pool) {
+Machine measure_machine(const BenchArgs& args, const TempDir& dir, ThreadPool& pool) {
   build_c_library(args, dir, "machine", kMachineC, "-O3 -march=native -ffp-contract=fast");
   const SharedLibrary lib(dir.file("machine.so"));
   auto stream = reinterpret_cast<void (*)(const float*, float*, int64_t)>(lib.symbol("evoc_bench_stream"));
@@ -299,7 +288,7 @@ struct Engine {
 /// Every engine of one model, and what keeps their code alive. Not movable: the engines'
 /// functions point into it.
 struct Engines {
-  Engines(const BenchArgs& args, const ScratchDir& dir, const std::string& path, const ir::Module& m,
+  Engines(const BenchArgs& args, const TempDir& dir, const std::string& path, const ir::Module& m,
           unsigned threads)
       : interpreter(m), n_in(static_cast<int64_t>(m.n_in())), n_out(static_cast<int64_t>(m.n_out())) {
     list.push_back({"interpreter",
@@ -382,7 +371,7 @@ struct Latency {
   double tiered_optimised_ms = 0;    ///< until it runs the -O2 code
 };
 
-Latency measure_latency(const ir::Module& m, const ScratchDir& dir) {
+Latency measure_latency(const ir::Module& m, const TempDir& dir) {
   Latency latency;
   latency.setup_ms = codegen::jit_setup();
   latency.cold = codegen::compile_jit(m).times();
@@ -468,7 +457,7 @@ void print_report(const BenchArgs& args, const ir::Module& m, const Machine& mac
 
 void bench(const BenchArgs& args) {
   const ir::Module m = ir::read_module(args.model);
-  const ScratchDir dir;
+  const TempDir dir("evoc-bench");
   ThreadPool& pool = ThreadPool::shared(args.threads);
   const Machine machine = measure_machine(args, dir, pool);
   const Latency latency = measure_latency(m, dir);

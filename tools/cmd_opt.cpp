@@ -5,6 +5,7 @@
 //   evoc opt --list-passes
 //
 // The optimised IR goes to -o (atomically) or stdout; IR dumps and reports go to stderr.
+#include <cmath>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,16 +34,18 @@ struct OptOptions {
   passes::Instrumentation instrumentation;
 };
 
-// The first n_in columns of a CSV file, row-major, as reference rows for lossy passes.
-std::vector<float> read_reference_rows(const std::string& path, std::size_t n_in) {
-  const csv::Table t = csv::read(path);
-  if (t.cols() < n_in)
-    throw Error(fmt::format("{}: has {} columns but the model takes {} inputs", path, t.cols(), n_in));
-  std::vector<float> rows;
-  rows.reserve(t.rows() * n_in);
-  for (std::size_t r = 0; r < t.rows(); ++r)
-    for (std::size_t i = 0; i < n_in; ++i) rows.push_back(t.at(r, i));
-  return rows;
+// Reference rows for lossy passes, row-major: the model's inputs, taken by name from a CSV whose
+// header names them (by position from a headerless one), as `evoc run` takes them.
+std::vector<float> read_reference_rows(const std::string& path, const ir::Module& m) {
+  const csv::Table t = csv::read(path, {.header_optional = true});
+  return select_inputs(m, t, path, false, "opt");
+}
+
+/// True if the pipeline runs pass `name` anywhere (inside fixed-point groups too).
+bool runs_pass(const std::vector<passes::PipelineStep>& steps, std::string_view name) {
+  for (const passes::PipelineStep& step : steps)
+    if (step.name == name || runs_pass(step.body, name)) return true;
+  return false;
 }
 
 void run_opt(const OptOptions& o) {
@@ -55,7 +58,9 @@ void run_opt(const OptOptions& o) {
   passes::PassOptions options;
   options.fast_math = o.fast_math;
   options.weight_threshold = o.weight_threshold;
-  if (!o.reference_rows.empty()) options.reference_rows = read_reference_rows(o.reference_rows, m.n_in());
+  if (!std::isfinite(o.weight_threshold) || o.weight_threshold < 0)
+    throw Error(fmt::format("--weight-threshold must be a finite number at least 0, got {}", o.weight_threshold));
+  if (!o.reference_rows.empty()) options.reference_rows = read_reference_rows(o.reference_rows, m);
   const std::string pipeline =
       o.passes.empty() ? passes::level_pipeline(static_cast<passes::OptLevel>(o.level), options) : o.passes;
   for (const std::string& name : o.instrumentation.print_after)
@@ -63,6 +68,10 @@ void run_opt(const OptOptions& o) {
       throw Error(fmt::format("--print-after: unknown pass '{}' (known passes: {})", name, passes::pass_names()));
   const std::vector<passes::PipelineStep> steps = passes::parse_pipeline(pipeline);
   if (o.print_pipeline) fmt::print(stderr, "pipeline: {}\n", passes::format_pipeline(steps));
+  if (o.weight_threshold != 0 && !runs_pass(steps, "drop-small-weights"))
+    fmt::print(stderr,
+               "evoc opt: note: --weight-threshold acts only through the drop-small-weights pass, which this "
+               "pipeline does not run (add it, e.g. --passes=drop-small-weights,dce)\n");
   if (const auto inexact = passes::inexact_passes(steps, options); !inexact.empty()) {
     std::string which;
     for (const auto& [name, exactness] : inexact)
@@ -94,7 +103,8 @@ void register_opt_command(CLI::App& app) {
   cmd->add_option("--weight-threshold", o->weight_threshold,
                   "drop-small-weights: drop dot terms with |weight| below this (lossy)");
   cmd->add_option("--reference-rows", o->reference_rows,
-                  "CSV whose first n_in columns are rows on which lossy passes measure their error");
+                  "CSV of rows on which lossy passes measure their error (the model's inputs by name, or the "
+                  "first n_in columns of a headerless file)");
   cmd->add_flag("--verify-each", in.verify_each, "verify after every pass; name the failing pass");
   cmd->add_flag("--print-after-all", in.print_after_all, "print the IR after every pass (stderr)");
   cmd->add_option("--print-after", in.print_after, "print the IR after the named passes (stderr)")

@@ -1,46 +1,31 @@
 // evoc run: apply a model to the rows of a CSV file and write the outputs as CSV.
+// evoc eval: score a model on a labelled CSV file.
+//
+// A model trained on a raw table (one with a column schema, ir/schema.h) reads the raw cells:
+// text categories, missing cells; a classifier writes its predicted class name and the class
+// probabilities by default (--output label|probabilities|raw).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <random>
 
 #include <fmt/core.h>
 
 #include "ir/csv.h"
 #include "ir/error.h"
+#include "ir/metrics.h"
 #include "ir/parser.h"
+#include "ir/printer.h"
+#include "ir/schema.h"
+#include "runtime/postprocess.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 #include "tools/engine.h"
+#include "tools/scoring.h"
 
 namespace evoc::tools {
 
 namespace {
-
-/// The rows of `t` as a row-major n x n_in matrix of the model's inputs: by input name when
-/// `by_name`, else the first n_in columns.
-std::vector<float> gather_inputs(const ir::Module& m, const csv::Table& t, bool by_name,
-                                 const std::string& file) {
-  const std::size_t n_in = m.n_in();
-  std::vector<std::size_t> cols;
-  if (by_name) {
-    for (const auto& name : m.input_names) {
-      try {
-        cols.push_back(t.column_index(name));
-      } catch (const Error& e) {
-        throw Error(fmt::format("{}: {}", file, e.what()));
-      }
-    }
-  } else {
-    if (t.cols() < n_in)
-      throw Error(
-          fmt::format("{}: has {} columns but model '{}' takes {} inputs", file, t.cols(), m.name, n_in));
-    for (std::size_t i = 0; i < n_in; ++i) cols.push_back(i);
-  }
-  std::vector<float> x(t.rows() * n_in);
-  for (std::size_t r = 0; r < t.rows(); ++r)
-    for (std::size_t i = 0; i < n_in; ++i) x[r * n_in + i] = t.at(r, cols[i]);
-  return x;
-}
 
 /// Runs the engine over all rows; returns the outputs and the seconds it took.
 std::pair<std::vector<float>, double> run_rows(const std::string& engine_name, const ir::Module& m,
@@ -54,45 +39,266 @@ std::pair<std::vector<float>, double> run_rows(const std::string& engine_name, c
   return {std::move(y), seconds};
 }
 
-bool all_inputs_named_in(const ir::Module& m, const csv::Table& t) {
-  for (const auto& name : m.input_names)
-    if (std::find(t.columns.begin(), t.columns.end(), name) == t.columns.end()) return false;
-  return true;
+/// The rows of a file as the model's inputs: through the model's column schema when it has one
+/// (raw cells: categories, missing cells), else as numbers (see select_inputs).
+struct ModelRows {
+  std::vector<float> x;
+  std::size_t n = 0;
+  csv::TextTable text;  ///< the cells, when the model has a schema
+};
+
+ModelRows read_model_rows(const ir::Module& m, const std::string& path, bool by_name, bool by_position,
+                          bool allow_nan) {
+  ModelRows rows;
+  if (auto schema = ir::read_schema(m)) {
+    rows.text = csv::read_text(path);
+    rows.x = ir::encode_table(*schema, rows.text);
+    rows.n = rows.text.rows();
+    return rows;
+  }
+  csv::Table t = csv::read(path, {.allow_nan = allow_nan, .header_optional = !by_name});
+  rows.x = select_inputs(m, t, path, by_position, "run");
+  rows.n = t.rows();
+  return rows;
+}
+
+/// Whether `m` is a classifier: its task metadata says so, or (without one) it names classes;
+/// `by_outputs`: or (without task metadata) it has several outputs.
+bool is_classifier(const ir::Module& m, bool by_outputs = false) {
+  const std::string task = m.meta("task");
+  return task == "classify" || (task.empty() && (!ir::class_names(m).empty() || (by_outputs && m.n_out() > 1)));
+}
+
+/// The class names of a classifier: its `classes` metadata, else class_0, class_1, ...
+std::vector<std::string> classes_of(const ir::Module& m) {
+  std::vector<std::string> names = ir::class_names(m);
+  const std::size_t k = class_count(m.n_out());
+  if (names.size() == k) return names;
+  if (!names.empty())
+    throw Error(fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}", m.name,
+                            names.size(), m.n_out(), k));
+  for (std::size_t c = 0; c < k; ++c) names.push_back("class_" + std::to_string(c));
+  return names;
+}
+
+/// The CSV `evoc run` writes for `n` rows of raw outputs `y`: "raw" (the module's outputs),
+/// "probabilities" (one column per class), "label" (the predicted class name, in a column named
+/// after the target), or "label,probabilities".
+std::string format_outputs(const ir::Module& m, const std::vector<float>& y, std::size_t n, const std::string& mode) {
+  if (mode == "raw") return csv::format(m.output_names, y.data(), n);
+  if (!is_classifier(m, /*by_outputs=*/true))
+    throw Error(fmt::format("--output {}: model '{}' is not a classifier (its output is a value; use --output raw)",
+                            mode, m.name));
+  const std::vector<std::string> classes = classes_of(m);
+  const std::size_t k = classes.size(), n_out = m.n_out();
+  std::vector<float> p(n * k), label(n);
+  const auto rows = static_cast<int64_t>(n);
+  postprocess(Output::Probabilities, n_out, y.data(), static_cast<int64_t>(n_out), rows, p.data(), static_cast<int64_t>(k));
+  postprocess(Output::Argmax, n_out, y.data(), static_cast<int64_t>(n_out), rows, label.data(), 1);
+  if (mode == "probabilities") return csv::format(classes, p.data(), n);
+  const bool with_p = mode != "label";
+  std::vector<std::string> header = {m.meta("target").empty() ? std::string("label") : m.meta("target")};
+  if (with_p) header.insert(header.end(), classes.begin(), classes.end());
+  std::string out = csv::format_row(header) + '\n';
+  for (std::size_t r = 0; r < n; ++r) {
+    out += csv::format_row({classes[static_cast<std::size_t>(label[r])]});
+    if (with_p)
+      for (std::size_t c = 0; c < k; ++c) out += ',' + ir::format_float(p[r * k + c]);
+    out += '\n';
+  }
+  return out;
+}
+
+/// Class index of each target cell of a classifier's labelled file; throws naming the line of a
+/// label that is not one of the model's classes.
+std::vector<int> class_indices(const std::vector<std::string>& classes, const std::vector<std::string>& cells,
+                               const std::vector<int>& lines, const std::string& file, const std::string& target) {
+  std::vector<int> truth;
+  for (std::size_t r = 0; r < cells.size(); ++r) {
+    const std::string& cell = cells[r];
+    auto it = std::find(classes.begin(), classes.end(), cell);
+    if (it == classes.end())
+      if (auto v = ir::parse_number(cell))  // 5.0 names class 5
+        it = std::find(classes.begin(), classes.end(), ir::format_float(*v == 0 ? 0.0f : *v));
+    if (it == classes.end())
+      throw Error(fmt::format("{}:{}: target '{}' is '{}', which is not a class of the model (classes: {})", file,
+                              lines[r], target, cell.substr(0, 40), csv::format_row(classes)));
+    truth.push_back(static_cast<int>(it - classes.begin()));
+  }
+  return truth;
+}
+
+/// The class index of each label of a classifier's labelled file.
+std::vector<int> class_truth(const ir::Module& m, const std::vector<std::string>& labels, const std::vector<int>& lines,
+                             const std::string& file, const std::string& target) {
+  const std::vector<std::string> classes = classes_of(m);
+  if (!ir::class_names(m).empty()) return class_indices(classes, labels, lines, file, target);
+  std::vector<int> truth;  // unnamed classes: the label is the class index
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    auto v = ir::parse_number(labels[r]);
+    if (!v || *v != std::floor(*v) || *v < 0 || *v >= static_cast<float>(classes.size()))
+      throw Error(fmt::format("{}:{}: target '{}' is '{}', not a class index 0..{}", file, lines[r], target,
+                              labels[r].substr(0, 40), classes.size() - 1));
+    truth.push_back(static_cast<int>(*v));
+  }
+  return truth;
+}
+
+/// The value of each label of a regression's labelled file.
+std::vector<double> value_truth(const std::vector<std::string>& labels, const std::vector<int>& lines,
+                                const std::string& file, const std::string& target) {
+  std::vector<double> truth;
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    auto v = ir::parse_number(labels[r]);
+    if (!v)
+      throw Error(fmt::format("{}:{}: target '{}' is '{}', not a number", file, lines[r], target, labels[r].substr(0, 40)));
+    truth.push_back(*v);
+  }
+  return truth;
+}
+
+/// Scores a classifier's raw outputs `y` (n_out per row) through its class probabilities.
+metrics::Classification score_classes(const ir::Module& m, const std::vector<int>& truth, const std::vector<float>& y) {
+  const std::size_t c = class_count(m.n_out()), k = m.n_out(), n = truth.size();
+  std::vector<float> p(n * c);
+  postprocess(Output::Probabilities, k, y.data(), static_cast<int64_t>(k), static_cast<int64_t>(n), p.data(),
+              static_cast<int64_t>(c));
+  return metrics::classify(truth, p.data(), c);
+}
+
+/// A labelled file read for a model: inputs, labels, and the target's name.
+struct Labelled {
+  csv::TextTable text;
+  std::vector<float> x;
+  std::vector<std::string> labels;
+  std::string target;
+};
+
+Labelled read_labelled(const ir::Module& m, const std::string& path, const std::string& target_flag,
+                       bool by_position) {
+  Labelled d;
+  d.text = csv::read_text(path);
+  if (d.text.rows() == 0) throw Error(fmt::format("{}: no rows to score", path));
+  d.target = !target_flag.empty() ? target_flag : !m.meta("target").empty() ? m.meta("target") : d.text.columns.back();
+  const std::size_t tcol = d.text.column_index(d.target);
+  for (std::size_t r = 0; r < d.text.rows(); ++r) d.labels.push_back(d.text.at(r, tcol));
+  if (auto schema = ir::read_schema(m)) {
+    d.x = ir::encode_table(*schema, d.text);
+  } else {
+    csv::Table t = csv::read(path);
+    d.x = select_inputs(m, t, path, by_position, "eval", {d.target});
+  }
+  return d;
 }
 
 }  // namespace
 
+std::string permutation_importance(const ir::Module& m, const std::string& path, const std::string& target,
+                                   const std::string& engine_name, int repeats) {
+  Labelled d = read_labelled(m, path, target);
+  const std::size_t n = d.text.rows(), n_in = m.n_in(), k = m.n_out();
+  auto engine = make_engine(engine_name, m);
+  std::vector<float> y(n * k);
+  auto run = [&](const std::vector<float>& x) {
+    engine->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(n_in), y.data(), static_cast<int64_t>(k));
+  };
+  const bool classify = is_classifier(m, /*by_outputs=*/true);
+  std::vector<int> classes;
+  std::vector<double> values;
+  if (classify) classes = class_truth(m, d.labels, d.text.lines, path, d.target);
+  else values = value_truth(d.labels, d.text.lines, path, d.target);
+  // (primary, secondary): log loss and accuracy for a classifier, R^2 for a regression.
+  auto score = [&]() -> std::pair<double, double> {
+    if (classify) {
+      const metrics::Classification s = score_classes(m, classes, y);
+      return {s.log_loss, s.accuracy};
+    }
+    const metrics::Regression s = metrics::regress(values, y.data(), k);
+    return {s.r2, s.rmse};
+  };
+  run(d.x);
+  const auto base = score();
+  struct Row {
+    std::string name;
+    double primary, secondary;
+  };
+  std::vector<Row> rows;
+  std::mt19937_64 rng(20261130);
+  std::vector<float> x = d.x;
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n_in; ++i) {
+    double primary = 0, secondary = 0;
+    for (int rep = 0; rep < repeats; ++rep) {
+      for (std::size_t r = 0; r < n; ++r) order[r] = r;
+      std::shuffle(order.begin(), order.end(), rng);
+      for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[order[r] * n_in + i];
+      run(x);
+      const auto s = score();
+      primary += s.first;
+      secondary += s.second;
+    }
+    for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[r * n_in + i];
+    primary /= repeats;
+    secondary /= repeats;
+    rows.push_back(classify ? Row{m.input_names[i], primary - base.first, base.second - secondary}
+                            : Row{m.input_names[i], base.first - primary, secondary - base.second});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.primary > b.primary; });
+  std::string out = fmt::format(
+      "permutation importance on {} rows of {} ({} shuffles per column): how much worse the model scores when one "
+      "input column's values are shuffled across the rows\n",
+      n, path, repeats);
+  out += classify ? fmt::format("  {:<24}{:>14}{:>16}\n", "column", "log loss rise", "accuracy drop")
+                  : fmt::format("  {:<24}{:>14}{:>16}\n", "column", "R^2 drop", "RMSE rise");
+  for (const Row& r : rows) out += fmt::format("  {:<24}{:>14.4f}{:>16.4f}\n", r.name, r.primary, r.secondary);
+  out += classify ? fmt::format("  (unshuffled: log loss {:.4f}, accuracy {:.4f})\n", base.first, base.second)
+                  : fmt::format("  (unshuffled: R^2 {:.4f}, RMSE {:.4g})\n", base.first, base.second);
+  return out;
+}
+
 void register_run_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("run", "Run a model on the rows of a CSV file");
   struct Options {
-    std::string model, input, output, engine = default_engine();
-    bool by_name = false, allow_nan = false, timing = false;
+    std::string model, input, output, engine = default_engine(), output_kind;
+    bool by_name = false, by_position = false, allow_nan = false, timing = false;
   };
   auto o = std::make_shared<Options>();
   cmd->add_option("MODEL", o->model, "IR file (.evir)")->required();
-  cmd->add_option("-i,--input", o->input, "CSV with a header; its first n_in columns are the inputs")
+  cmd->add_option("-i,--input", o->input,
+                  "CSV whose header names the model's inputs (matched by name, other columns ignored), or "
+                  "a headerless CSV whose first n_in columns are the inputs")
       ->required();
-  cmd->add_option("-o,--output", o->output, "output CSV (default stdout), written atomically");
+  cmd->add_option("-o,--output-file", o->output, "output CSV (default stdout), written atomically");
   cmd->add_option("--engine", o->engine, "interp (reference interpreter), jit (compiled kernel) or gpu (a CUDA GPU)")
       ->check(CLI::IsMember({"interp", "jit", "gpu"}));
-  cmd->add_flag("--by-name", o->by_name, "pick the input columns by the model's input names");
+  auto* by_name = cmd->add_flag("--by-name", o->by_name,
+                                "pick the input columns by the model's input names (the default for a file "
+                                "with a header)");
+  cmd->add_flag("--by-position", o->by_position, "take the first n_in columns as the inputs, whatever their names")
+      ->excludes(by_name);
   cmd->add_flag("--allow-nan", o->allow_nan, "accept NaN/Inf cells instead of rejecting them");
   cmd->add_flag("--time", o->timing, "print rows per second to stderr");
+  cmd->add_option("--output", o->output_kind,
+                  "label | probabilities | raw | label,probabilities (default: label,probabilities for a "
+                  "classifier, raw for regression)")
+      ->check(CLI::IsMember({"label", "probabilities", "raw", "label,probabilities"}));
   cmd->callback([o] {
     ir::Module m = ir::read_module(o->model);
-    csv::Table t = csv::read(o->input, {.allow_nan = o->allow_nan});
-    std::vector<float> x = gather_inputs(m, t, o->by_name, o->input);
-    auto [y, seconds] = run_rows(o->engine, m, x, t.rows());
-    emit_output(o->output, csv::format(m.output_names, y.data(), t.rows()));
+    const std::string mode =
+        !o->output_kind.empty() ? o->output_kind : is_classifier(m) ? "label,probabilities" : "raw";
+    ModelRows rows = read_model_rows(m, o->input, o->by_name, o->by_position, o->allow_nan);
+    auto [y, seconds] = run_rows(o->engine, m, rows.x, rows.n);
+    emit_output(o->output, format_outputs(m, y, rows.n, mode));
     if (o->timing)
-      fmt::print(stderr, "{} rows in {:.3f} ms ({:.0f} rows/s, engine {})\n", t.rows(), seconds * 1e3,
-                 seconds > 0 ? t.rows() / seconds : 0.0, o->engine);
+      fmt::print(stderr, "{} rows in {:.3f} ms ({:.0f} rows/s, engine {})\n", rows.n, seconds * 1e3,
+                 seconds > 0 ? rows.n / seconds : 0.0, o->engine);
   });
 
-  auto* eval = app.add_subcommand("eval", "Score a model on a labelled CSV: accuracy or R^2, and rows/s");
+  auto* eval = app.add_subcommand("eval", "Score a model on a labelled CSV: accuracy, log loss, macro F1, confusion matrix, ROC AUC; or R^2, RMSE, MAE");
   struct EvalOptions {
     std::string model, input, target, engine = default_engine();
     int repeat = 1;
+    bool by_position = false;
   };
   auto e = std::make_shared<EvalOptions>();
   eval->add_option("MODEL", e->model, "IR file (.evir)")->required();
@@ -100,48 +306,46 @@ void register_run_command(CLI::App& app) {
       ->required();
   eval->add_option("--target", e->target,
                    "target column (default: the model's 'target' metadata, else the last)");
+  eval->add_flag("--by-position", e->by_position, "take the first n_in columns as the inputs, whatever their names");
   eval->add_option("--engine", e->engine, "interp, jit or gpu (a CUDA GPU)")->check(CLI::IsMember({"interp", "jit", "gpu"}));
   eval->add_option("--repeat", e->repeat, "time this many passes over the rows (best is reported)")
       ->check(CLI::Range(1, 100000));
   eval->callback([e] {
     ir::Module m = ir::read_module(e->model);
-    csv::Table t = csv::read(e->input);
-    if (t.rows() == 0) throw Error(fmt::format("{}: no rows to score", e->input));
-    std::string target = !e->target.empty()          ? e->target
-                         : !m.meta("target").empty() ? m.meta("target")
-                                                     : t.columns.back();
-    std::size_t tcol;
-    try {
-      tcol = t.column_index(target);
-    } catch (const Error& err) {
-      throw Error(fmt::format("{}: {}", e->input, err.what()));
-    }
-    std::vector<float> x = gather_inputs(m, t, all_inputs_named_in(m, t), e->input);
-    const std::size_t n = t.rows(), k = m.n_out();
+    Labelled d = read_labelled(m, e->input, e->target, e->by_position);
+    const csv::TextTable& text = d.text;
+    const std::vector<std::string>& labels = d.labels;
+    const std::string& target = d.target;
+    const std::vector<float>& x = d.x;
+    const std::size_t n = text.rows(), k = m.n_out();
     auto [y, seconds] = run_rows(e->engine, m, x, n);
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
-    const bool classify = m.meta("task") == "classify" || (m.meta("task").empty() && k > 1);
-    if (classify) {
-      const float threshold = m.meta("outputs") == "probabilities" ? 0.5f : 0.0f;
+    if (is_classifier(m, /*by_outputs=*/true)) {
+      const std::vector<std::string> classes = classes_of(m);
+      const std::vector<int> truth = class_truth(m, labels, text.lines, e->input, target);
+      const metrics::Classification s = score_classes(m, truth, y);
+      const std::size_t c = classes.size();
       std::size_t correct = 0;
-      for (std::size_t r = 0; r < n; ++r) {
-        std::size_t best = 0;
-        for (std::size_t c = 1; c < k; ++c)
-          if (y[r * k + c] > y[r * k + best]) best = c;
-        if (k == 1) best = y[r] > threshold ? 1 : 0;  // a single logit, or probability of class 1
-        correct += static_cast<float>(best) == t.at(r, tcol);
+      for (std::size_t i = 0; i < c; ++i) correct += s.confusion[i][i];
+      fmt::print("accuracy  {:.4f}  ({} of {} rows)\n", s.accuracy, correct, n);
+      fmt::print("log loss  {:.4f}\n", s.log_loss);
+      fmt::print("macro F1  {:.4f}\n", s.macro_f1);
+      if (s.roc_auc) fmt::print("ROC AUC   {:.4f}  (class '{}' as positive)\n", *s.roc_auc, classes[1]);
+      std::size_t width = 5;
+      for (const auto& name : classes) width = std::max(width, name.size() + 1);
+      fmt::print("confusion (rows: true class, columns: predicted class)\n{:>{}}", "", width);
+      for (const auto& name : classes) fmt::print("{:>{}}", name, width);
+      fmt::print("\n");
+      for (std::size_t i = 0; i < c; ++i) {
+        fmt::print("{:>{}}", classes[i], width);
+        for (std::size_t j = 0; j < c; ++j) fmt::print("{:>{}}", s.confusion[i][j], width);
+        fmt::print("\n");
       }
-      fmt::print("accuracy  {:.4f}  ({} of {} rows)\n", static_cast<double>(correct) / n, correct, n);
     } else {
-      double mean = 0, ss_tot = 0, ss_res = 0;
-      for (std::size_t r = 0; r < n; ++r) mean += t.at(r, tcol);
-      mean /= n;
-      for (std::size_t r = 0; r < n; ++r) {
-        ss_tot += (t.at(r, tcol) - mean) * (t.at(r, tcol) - mean);
-        ss_res += (t.at(r, tcol) - y[r * k]) * (t.at(r, tcol) - y[r * k]);
-      }
-      fmt::print("r2        {:.4f}  (rmse {:.4g}, {} rows)\n", ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0,
-                 std::sqrt(ss_res / n), n);
+      const std::vector<double> truth = value_truth(labels, text.lines, e->input, target);
+      const metrics::Regression s = metrics::regress(truth, y.data(), k);
+      fmt::print("r2        {:.4f}  (rmse {:.4g}, {} rows)\n", s.r2, s.rmse, n);
+      fmt::print("rmse      {:.6g}\nmae       {:.6g}\n", s.rmse, s.mae);
     }
     fmt::print("speed     {:.3g} rows/s  ({:.1f} ns/row, engine {}, batch {})\n",
                seconds > 0 ? n / seconds : 0.0, seconds * 1e9 / n, e->engine, n);

@@ -1,6 +1,9 @@
 // evoc: the command-line driver. One subcommand per stage; see `evoc --help`.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <new>
 #include <string>
 
 #include <fmt/core.h>
@@ -44,8 +47,23 @@ int main(int argc, char** argv) {
   } catch (const evoc::Error& e) {
     fmt::print(stderr, "evoc: error: {}\n", e.what());
     return 1;
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "evoc: error: out of memory\n");
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "evoc: error: {}\n", e.what());
+    return 1;
+  }
+  // What stdio still holds is written here: a full disk or a closed pipe is an error, not a
+  // silently shortened output.
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout);
+  const int flush_error = errno;
+  // The close reports what a file system kept for later (NFS, quotas); a stdout that was never
+  // open (`>&-`) is not a failed write.
+  if (failed || (std::fclose(stdout) != 0 && errno != EBADF)) {
+    const int err = failed ? flush_error : errno;
+    fmt::print(stderr, "evoc: error: standard output: cannot write: {}\n", std::strerror(err ? err : EIO));
     return 1;
   }
   return 0;

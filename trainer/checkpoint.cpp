@@ -4,6 +4,12 @@
 // it gives is checked again (topology and tensor shapes) before anything indexes it.
 #include "trainer/checkpoint.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -294,6 +300,8 @@ Checkpoint checkpoint_from_text(const std::string& text, const std::string& file
     j = json::parse(text);
   } catch (const json::parse_error& e) {
     throw invalid(fmt::format("not JSON (syntax error at byte {})", e.byte));
+  } catch (const json::exception&) {  // out_of_range 406: a number beyond a double
+    throw invalid("not JSON this reader takes (a number beyond the range of a double)");
   }
   try {
     return read_checkpoint_json(j, device);
@@ -317,6 +325,43 @@ void write_checkpoint(const std::string& dir, const Checkpoint& checkpoint, cons
   std::filesystem::create_directories(dir);
   write_file_atomic(dir + "/" + kStateFile, checkpoint_to_json(checkpoint).dump());
   write_file_atomic(dir + "/" + kBestFile, best_evir);
+}
+
+CheckpointLock::CheckpointLock(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw Error(fmt::format("{}: cannot use as a checkpoint directory: {}", dir, std::strerror(ENOTDIR)));
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(fmt::format("{}: cannot create the checkpoint directory: {}", dir, ec.message()));
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(fmt::format("{}: cannot write: {}", dir, std::strerror(errno)));
+  const std::string path = (fs::path(dir) / "lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    char pid[32] = {};
+    const ssize_t n = pread(fd_, pid, sizeof pid - 1, 0);
+    ::close(fd_);
+    fd_ = -1;
+    if (error != EWOULDBLOCK) throw Error(fmt::format("{}: cannot lock: {}", path, std::strerror(error)));
+    std::string holder = n > 0 ? std::string(pid, static_cast<std::size_t>(n)) : "";
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) holder.pop_back();
+    throw Error(fmt::format("{}: in use by another training run (pid {}); wait for it to end or use another "
+                            "--checkpoint directory",
+                            dir, holder.empty() ? "unknown" : holder));
+  }
+  const std::string pid = std::to_string(getpid()) + "\n";
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    const int error = errno;
+    ::close(fd_);
+    throw Error(fmt::format("{}: cannot write: {}", path, std::strerror(error)));
+  }
+}
+
+CheckpointLock::~CheckpointLock() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 //
 //   DIR/state.json   one JSON object (below), written atomically
 //   DIR/best.evir    the text IR exported from the `best` network, with the run's summary
+//   DIR/lock         the pid of the run using the directory (flock-ed while it runs)
 //
 //   version            1
 //   fingerprint        the options that shape the run's trajectory (a --resume must match)
@@ -88,6 +89,21 @@ Checkpoint checkpoint_from_text(const std::string& text, const std::string& file
 Checkpoint read_checkpoint(const std::string& dir, torch::Device device);
 /// Writes DIR/state.json and then DIR/best.evir, each atomically; creates DIR if needed.
 void write_checkpoint(const std::string& dir, const Checkpoint& checkpoint, const std::string& best_evir);
+
+/// A checkpoint directory in use by a run: created if needed (an error, before any training,
+/// when it cannot be: a file in the way, a file above it, an unwritable parent) and locked with
+/// flock on DIR/lock, which holds the pid of the run; a second run on the same directory fails at
+/// once naming that pid. The lock goes with the process (also when it is killed).
+class CheckpointLock {
+ public:
+  explicit CheckpointLock(const std::string& dir);
+  ~CheckpointLock();
+  CheckpointLock(const CheckpointLock&) = delete;
+  CheckpointLock& operator=(const CheckpointLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
 
 /// Throws evoc::Error (without a file name) unless every index the forward pass takes from the
 /// network's topology is in range and every tensor has the shape that topology implies.

@@ -50,7 +50,8 @@ std::vector<std::string> synthetic_names() { return {"interaction", "xor"}; }
 Dataset make_synthetic(const std::string& name, std::size_t rows) {
   const std::size_t n_features = 5;  // x0, x1, x2 carry the signal; x3, x4 are distractors
   Random random(20261123);
-  Dataset data{.name = name, .feature_names = {}, .target_name = "y", .features = {}, .target = {}};
+  Dataset data{.name = name, .feature_names = {}, .target_name = "y", .features = {}, .target = {}, .schema = {},
+               .derived = {}, .classes = {}, .dropped = {}, .notes = {}, .raw_rows = {}};
   for (std::size_t c = 0; c < n_features; ++c) data.feature_names.push_back(fmt::format("x{}", c));
   data.features.resize(rows * n_features);
   for (float& v : data.features) v = static_cast<float>(random.normal());
@@ -69,6 +70,7 @@ Dataset make_synthetic(const std::string& name, std::size_t rows) {
 }
 
 Task infer_task(const Dataset& data) {
+  if (!data.classes.empty()) return Task::Classify;  // a table's discrete target (load_table)
   std::set<float> distinct;
   for (float y : data.target) {
     if (!(y >= 0) || y != std::floor(y) || y > 1000) return Task::Regress;
@@ -79,15 +81,15 @@ Task infer_task(const Dataset& data) {
 }
 
 Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, double test_fraction) {
-  if (validation_fraction <= 0 || test_fraction <= 0 || validation_fraction + test_fraction >= 1)
-    throw Error("split fractions must be positive and leave rows for training");
+  if (!(validation_fraction >= 0) || !(test_fraction >= 0) || !(validation_fraction + test_fraction < 1))
+    throw Error("split fractions must be at least 0 and leave rows for training");
   std::vector<uint32_t> order(rows);
   for (std::size_t i = 0; i < rows; ++i) order[i] = static_cast<uint32_t>(i);
   Random random(seed ^ 0x5b1d5b1d5b1d5b1dull);
   for (std::size_t i = rows; i > 1; --i) std::swap(order[i - 1], order[random.below(i)]);
   auto n_val = static_cast<std::size_t>(std::lround(rows * validation_fraction));
   auto n_test = static_cast<std::size_t>(std::lround(rows * test_fraction));
-  if (n_val == 0 || n_test == 0 || n_val + n_test + 2 > rows)
+  if ((validation_fraction > 0 && n_val == 0) || (test_fraction > 0 && n_test == 0) || n_val + n_test + 2 > rows)
     throw Error(fmt::format("{} rows are too few to split into training, validation and test", rows));
   Split split;
   split.test.assign(order.begin(), order.begin() + n_test);

@@ -9,9 +9,12 @@
 //      column) when it is below --prune-below or the op budget is full, and grows ops chosen
 //      from a pool of random candidates by how well their output correlates with the gradient
 //      of the loss with respect to the layer's outputs (Cascade-Correlation).
-// Alongside, the initial linear network trains on the same minibatches without mutations (the
-// model --max-ops 0 trains, bit for bit: mutations draw from their own random stream). The run
-// outputs the best evolved network only if it beats the best linear one on the validation rows
+// After each epoch's training and each mutation, the frozen normalisation statistics are
+// recomputed over the training rows, so that evaluation uses what the network was trained with.
+// Before the first epoch, the run fits its linear model (one layer): full-batch L-BFGS with an
+// L2 penalty chosen by cross-validation (trainer/linear.h), the model --max-ops 0 outputs; the
+// evolved network starts from it. The run outputs the best evolved network only if it beats
+// the linear one on the validation rows
 // by the task's metric (rows classified correctly, or squared error) by --fallback-significance
 // standard errors; otherwise the linear model. Every accepted mutation is a test passed on the
 // validation rows and the best of many epochs is selected on them too, so a network grown on
@@ -23,6 +26,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
+#include <thread>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -31,6 +36,7 @@
 #include "ir/error.h"
 #include "ir/printer.h"
 #include "trainer/checkpoint.h"
+#include "trainer/linear.h"
 #include "trainer/network.h"
 #include "trainer/parallel.h"
 
@@ -40,10 +46,13 @@ namespace {
 
 constexpr int64_t kScoringRows = 256;  // rows of the batch that scores candidates and ops
 constexpr double kNormEps = 1e-5;
+constexpr int64_t kStatisticsRows = 16384;  // training rows the frozen statistics are computed on
+constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear penalty is cross-validated
 
 /// One split on the device: standardised features and targets (labels or standardised values).
 struct SplitTensors {
   torch::Tensor x, y;
+  int threads = 1;  ///< LibTorch threads for a pass over the whole split (see kElementsPerThread)
 };
 
 
@@ -76,7 +85,20 @@ void check_options(const Options& o) {
   auto require = [](bool ok, const char* message) {
     if (!ok) throw Error(message);
   };
+  auto finite = [](const char* flag, double value) {
+    if (!std::isfinite(value)) throw Error(fmt::format("{} must be a finite number, not {}", flag, value));
+  };
+  finite("--lr", o.lr);
+  finite("--weight-decay", o.weight_decay);
+  finite("--prune-below", o.prune_below);
+  finite("--min-gain", o.min_gain);
+  finite("--significance", o.significance);
+  finite("--fallback-significance", o.fallback_significance);
+  finite("--validation-fraction", o.validation_fraction);
+  finite("--test-fraction", o.test_fraction);
+  finite("--time-limit", o.time_limit);
   require(o.epochs >= 0, "--epochs must be at least 0");
+  require(o.epochs <= kMaxEpochs, "--epochs must be at most 1000000000");
   require(o.lr > 0, "--lr must be positive");
   require(o.batch >= 2, "--batch must be at least 2");
   require(o.weight_decay >= 0, "--weight-decay must be at least 0");
@@ -95,6 +117,13 @@ void check_options(const Options& o) {
   require(!o.islands || (o.checkpoint_dir.empty() && o.resume_dir.empty()),
           "--islands: --checkpoint and --resume are not supported with islands yet");
   require(!o.cluster || o.device == "cpu", "--device cuda: runs of many ranks train on the CPU only");
+  require(o.time_limit >= 0, "--time-limit must be at least 0");
+  require(o.early_stop >= 0, "--early-stop must be at least 0");
+  require(o.test_fraction >= 0 && o.test_fraction < 1, "--test-fraction must be in [0, 1)");
+  require(o.validation_data || (o.validation_fraction > 0 && o.validation_fraction < 1),
+          "--validation-fraction must be in (0, 1)");
+  require(!o.cluster || o.islands || o.time_limit == 0,
+          "--time-limit: data-parallel ranks would stop at different minibatches; use --epochs or --early-stop");
 }
 
 /// The options that shape a run's trajectory (all but --epochs and I/O), for --resume checks.
@@ -108,11 +137,11 @@ std::string fingerprint(const Options& o) {
       task_name(o.task), o.lr, o.batch, o.weight_decay, o.optimizer == Optimizer::Adam ? "adam" : "adamw",
       o.max_ops, o.grow, o.pool, o.prune_below, o.min_gain, o.significance, o.fallback_significance, o.patience, o.layers, o.width,
       activation_name(o.activation), norm_name(o.norm), fmt::join(ops, ","), o.seed, o.device,
-      o.validation_fraction, o.test_fraction);
+      o.validation_data ? std::string("file") : fmt::format("{}", o.validation_fraction), o.test_fraction);
 }
 
-uint64_t data_hash(const Dataset& data) {
-  uint64_t h = 1469598103934665603ull;
+/// FNV-1a of the data set's names and values, continued from `h`.
+uint64_t data_hash(const Dataset& data, uint64_t h = 1469598103934665603ull) {
   auto bytes = [&](const void* p, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
   };
@@ -123,36 +152,35 @@ uint64_t data_hash(const Dataset& data) {
   return h;
 }
 
-Problem make_problem(const Dataset& data, const Options& options, torch::Device device,
-                     const Callbacks& callbacks) {
-  if (data.rows() == 0 || data.n_features() == 0) throw Error(fmt::format("{}: no data", data.name));
-  Problem p;
-  p.task = options.task == Task::Auto ? infer_task(data) : options.task;
-  if (callbacks.on_info)
-    callbacks.on_info(fmt::format("task: {}{}", task_name(p.task), options.task == Task::Auto ? " (inferred)" : ""));
-  const std::size_t n_features = data.n_features();
-  if (p.task == Task::Classify) {
-    float top = 0;
-    for (std::size_t r = 0; r < data.rows(); ++r) {
-      float y = data.target[r];
+/// The classes of a classification target (0, 1, ... up to its largest label), checking every
+/// label of `data` and of the validation rows is a class index.
+void infer_classes(Problem& p, const Dataset& data, const Dataset* validation) {
+  float top = 0;
+  for (const Dataset* d : {&data, validation}) {
+    if (!d) continue;
+    for (std::size_t r = 0; r < d->rows(); ++r) {
+      float y = d->target[r];
       if (!(y >= 0) || y != std::floor(y) || y > 1000)
         throw Error(fmt::format("{}: data row {}: target '{}' = {} is not a class index 0, 1, 2, ...",
-                                data.name, r + 1, data.target_name, y));
-      top = std::max(top, y);
+                                d->name, r + 1, d->target_name, y));
+      if (d == &data) top = std::max(top, y);
+      else if (y > top)
+        throw Error(fmt::format("{}: data row {}: class {} does not occur in the training data (classes 0 to {})",
+                                d->name, r + 1, y, top));
     }
-    p.outputs = static_cast<int>(top) + 1;
-    if (p.outputs < 2) throw Error(fmt::format("{}: classification needs at least two classes", data.name));
-    for (int c = 0; c < p.outputs; ++c) {
-      p.classes.push_back(std::to_string(c));
-      p.output_names.push_back(fmt::format("{}_{}", data.target_name, c));
-    }
-  } else {
-    p.outputs = 1;
-    p.output_names.push_back(data.target_name);
   }
-  p.split = split_rows(data.rows(), options.seed, options.validation_fraction, options.test_fraction);
+  p.outputs = static_cast<int>(top) + 1;
+  if (p.outputs < 2) throw Error(fmt::format("{}: classification needs at least two classes", data.name));
+  for (int c = 0; c < p.outputs; ++c) {  // class names from the table (load_table), else the index
+    p.classes.push_back(static_cast<std::size_t>(c) < data.classes.size() ? data.classes[c] : std::to_string(c));
+    p.output_names.push_back(fmt::format("{}_{}", data.target_name, p.classes.back()));
+  }
+}
 
-  // Standardisation from the training split, as floats that the export repeats exactly.
+/// Input standardisation (and for regression the target's) from the training split, as floats
+/// that the export repeats exactly.
+void standardise(Problem& p, const Dataset& data) {
+  const std::size_t n_features = data.n_features();
   const auto& train_rows = p.split.train;
   const double n = static_cast<double>(train_rows.size());
   for (std::size_t c = 0; c < n_features; ++c) {
@@ -176,20 +204,60 @@ Problem make_problem(const Dataset& data, const Options& options, torch::Device 
     p.y_mean = static_cast<float>(mean);
     p.y_std = static_cast<float>(std::max(std::sqrt(sq / n), 1e-12));
   }
-  torch::Tensor scale = torch::tensor(p.in_scale), shift = torch::tensor(p.in_shift);
-  auto tensors = [&](const std::vector<uint32_t>& rows) {
-    std::vector<float> x = data.feature_rows(rows), y;
-    for (uint32_t r : rows)
-      y.push_back(p.task == Task::Regress ? (data.target[r] - p.y_mean) / p.y_std : data.target[r]);
-    SplitTensors t;
-    t.x = torch::tensor(x).reshape({static_cast<int64_t>(rows.size()), static_cast<int64_t>(n_features)})
-              .mul(scale).add(shift).to(device);
-    t.y = torch::tensor(y).to(device);
-    if (p.task == Task::Classify) t.y = t.y.to(torch::kLong);
-    return t;
-  };
-  p.train = tensors(p.split.train);
-  p.validation = tensors(p.split.validation);
+}
+
+/// Elements of a split per LibTorch thread below which more threads cost more than they save.
+constexpr int64_t kElementsPerThread = 1 << 18;
+
+/// The rows `rows` of `data`, standardised, on the device.
+SplitTensors split_tensors(const Problem& p, const Dataset& data, const std::vector<uint32_t>& rows,
+                           torch::Device device, int threads) {
+  const auto n_features = static_cast<int64_t>(data.n_features());
+  std::vector<float> x = data.feature_rows(rows), y;
+  for (uint32_t r : rows)
+    y.push_back(p.task == Task::Regress ? (data.target[r] - p.y_mean) / p.y_std : data.target[r]);
+  SplitTensors t;
+  t.x = torch::tensor(x).reshape({static_cast<int64_t>(rows.size()), n_features})
+            .mul(torch::tensor(p.in_scale)).add(torch::tensor(p.in_shift)).to(device);
+  t.y = torch::tensor(y).to(device);
+  if (p.task == Task::Classify) t.y = t.y.to(torch::kLong);
+  t.threads = static_cast<int>(std::clamp<int64_t>(t.x.numel() / kElementsPerThread, 1, threads));
+  return t;
+}
+
+/// The validation rows of --validation-csv must have the training data's columns.
+void check_validation_data(const Dataset& data, const Dataset& validation) {
+  if (validation.feature_names != data.feature_names || validation.target_name != data.target_name)
+    throw Error(fmt::format("{}: the validation columns ({}, target {}) are not the training data's ({}, target {})",
+                            validation.name, fmt::join(validation.feature_names, ", "), validation.target_name,
+                            fmt::join(data.feature_names, ", "), data.target_name));
+  if (validation.rows() == 0) throw Error(fmt::format("{}: no validation rows", validation.name));
+}
+
+Problem make_problem(const Dataset& data, const Options& options, int threads, torch::Device device,
+                     const Callbacks& callbacks) {
+  if (data.rows() == 0 || data.n_features() == 0) throw Error(fmt::format("{}: no data", data.name));
+  const Dataset* validation = options.validation_data;
+  if (validation) check_validation_data(data, *validation);
+  Problem p;
+  p.task = options.task == Task::Auto ? infer_task(data) : options.task;
+  if (callbacks.on_info)
+    callbacks.on_info(fmt::format("task: {}{}", task_name(p.task), options.task == Task::Auto ? " (inferred)" : ""));
+  if (p.task == Task::Classify) {
+    infer_classes(p, data, validation);
+  } else {
+    p.outputs = 1;
+    p.output_names.push_back(data.target_name);
+  }
+  p.split = split_rows(data.rows(), options.seed, validation ? 0.0 : options.validation_fraction,
+                       options.test_fraction);
+  if (validation) {
+    p.split.validation.resize(validation->rows());
+    for (std::size_t r = 0; r < validation->rows(); ++r) p.split.validation[r] = static_cast<uint32_t>(r);
+  }
+  standardise(p, data);
+  p.train = split_tensors(p, data, p.split.train, device, threads);
+  p.validation = split_tensors(p, validation ? *validation : data, p.split.validation, device, threads);
   return p;
 }
 
@@ -206,8 +274,25 @@ struct Evaluation {
   torch::Tensor correct;       ///< [rows] bool, classification only: the argmax is the label
 };
 
+/// Runs LibTorch on `threads` intra-op threads while it lives (the run's default is one).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads) : threads_(threads) {
+    if (threads_ > 1) torch::set_num_threads(threads_);
+  }
+  ~ThreadScope() {
+    if (threads_ > 1) torch::set_num_threads(1);
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int threads_;
+};
+
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   torch::NoGradGuard no_grad;
+  ThreadScope threads(split.threads);
   torch::Tensor out = forward(net, split.x, Mode::Eval).output;
   Evaluation e;
   if (task == Task::Classify) {
@@ -287,6 +372,22 @@ class OneThread {
   int saved_;
 };
 
+/// Freezes the normalisation statistics of `net` to those of the training rows (all of them up
+/// to kStatisticsRows): evaluation then uses what the network was trained with.
+void freeze_statistics(Network& net, const Problem& p) {
+  recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
+}
+
+/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
+/// training rows with the L2 penalty cross-validated over training and validation rows (small
+/// data) or chosen on the validation rows.
+void fit_linear_model(Network& net, const Problem& p) {
+  const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
+  double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
+                                  small ? 5 : 1);
+  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, penalty));
+}
+
 /// A fresh random order of the training rows.
 std::vector<int64_t> shuffled_rows(int64_t n, Random& random) {
   std::vector<int64_t> order(n);
@@ -295,9 +396,37 @@ std::vector<int64_t> shuffled_rows(int64_t n, Random& random) {
   return order;
 }
 
+using Clock = std::chrono::steady_clock;
+
+/// Thrown from within an epoch when the run must stop (that epoch's training is dropped).
+struct RunStopped {};
+
+/// When a run stops early: at its time limit, or once Options::stop reads true. Checked before
+/// every minibatch.
+class Stopper {
+ public:
+  Stopper(const Options& o, Clock::time_point start) : flag_(o.stop), has_deadline_(o.time_limit > 0) {
+    // Beyond 30 years a limit is no limit (and the time point cannot overflow).
+    const double limit = std::min(o.time_limit, 1e9);
+    deadline_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
+  }
+  /// Throws RunStopped if the run must stop now.
+  void check() {
+    if (flag_ && flag_->load(std::memory_order_relaxed)) reason = "stop requested";
+    else if (has_deadline_ && Clock::now() >= deadline_) reason = "time limit";
+    if (!reason.empty()) throw RunStopped{};
+  }
+  std::string reason;  ///< why the run stopped ("" while it runs)
+
+ private:
+  const std::atomic<bool>* flag_;
+  bool has_deadline_;
+  Clock::time_point deadline_;
+};
+
 /// One epoch of minibatch training of `net` in the given row order; returns the mean loss.
 double train_epoch(Network& net, const std::vector<int64_t>& order, const Problem& p, const Options& o,
-                   const std::function<void(int, int)>& on_batch) {
+                   Stopper& stopper, const std::function<void(int, int)>& on_batch) {
   OneThread one_thread;
   const auto n = static_cast<int64_t>(order.size());
   const int64_t batches = (n + o.batch - 1) / o.batch;
@@ -310,6 +439,7 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
+    stopper.check();
     auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
@@ -476,12 +606,12 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
 
 ir::Module export_run(const Network& net, const Dataset& data, const Problem& p, const Options& o,
                       const Summary& summary) {
-  ir::Module m = export_module(net, data.name, data.feature_names, p.output_names);
+  ir::Module m = attach_schema(data, export_module(net, data.name, data.feature_names, p.output_names));
   std::vector<std::string_view> ops;
   for (ir::Op op : o.ops) ops.push_back(ir::op_name(op));
   m.set_meta("task", task_name(p.task));
   m.set_meta("target", data.target_name);
-  if (!p.classes.empty()) m.set_meta("classes", fmt::format("{}", fmt::join(p.classes, ",")));
+  if (!p.classes.empty()) ir::set_class_names(m, p.classes);
   m.set_meta("trainer.norm", norm_name(o.norm));
   m.set_meta("trainer.layers", std::to_string(o.layers));
   if (o.layers > 1) m.set_meta("trainer.activation", activation_name(o.activation));
@@ -494,7 +624,8 @@ ir::Module export_run(const Network& net, const Dataset& data, const Problem& p,
   m.set_meta("trainer.mutations", fmt::format("{} accepted, {} reverted", summary.accepted, summary.reverted));
   m.set_meta("trainer.val_loss", fmt::format("{:.6g}", summary.val_loss));
   m.set_meta(fmt::format("trainer.val_{}", summary.metric), fmt::format("{:.6g}", summary.val_metric));
-  m.set_meta(fmt::format("trainer.test_{}", summary.metric), fmt::format("{:.6g}", summary.test_metric));
+  if (summary.test_rows > 0)
+    m.set_meta(fmt::format("trainer.test_{}", summary.metric), fmt::format("{:.6g}", summary.test_metric));
   return m;
 }
 
@@ -516,6 +647,7 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
     run.net.out_scale = torch::full({1}, p.y_std).to(device);
     run.net.out_shift = torch::full({1}, p.y_mean).to(device);
   }
+  if (o.layers == 1) fit_linear_model(run.net, p);  // evolution starts from the linear model
   run.best = {clone(run.net), evaluate(run.net, p.validation, p.task).loss, 0};
   if (o.max_ops > 0) {
     run.has_linear = true;
@@ -567,10 +699,12 @@ RunState resume_run(const Dataset& data, const Problem& p, const Options& o, uin
 /// If a mutation is pending, trains its parent on the same minibatches (the verdict compares
 /// them after equal training) and accepts the mutation or reverts to the parent. Returns the
 /// validation measure of the network kept.
+/// `train_loss` becomes the training loss of the network kept.
 Evaluation decide_mutation(RunState& run, const std::vector<int64_t>& order, const Problem& p, const Options& o,
-                           Evaluation val, EpochReport& report) {
+                           Stopper& stopper, Evaluation val, double& train_loss, EpochReport& report) {
   if (!run.pending) return val;
-  train_epoch(run.before, order, p, o, {});
+  const double parent_loss = train_epoch(run.before, order, p, o, stopper, {});
+  freeze_statistics(run.before, p);
   Evaluation parent = evaluate(run.before, p.validation, p.task);
   if (improves(val, parent, o.min_gain, o.significance)) {
     ++run.accepted;
@@ -580,6 +714,7 @@ Evaluation decide_mutation(RunState& run, const std::vector<int64_t>& order, con
     report.decision = "reverted";
     run.net = std::move(run.before);
     val = parent;
+    train_loss = parent_loss;
   }
   run.pending = false;
   run.before = Network();
@@ -593,13 +728,6 @@ void record_best(RunState& run, double val_loss, int epoch, const Options& o) {
   run.best.offer(run.net, val_loss, epoch);
 }
 
-/// One epoch of the linear model of the run, on the same minibatches.
-void train_linear(RunState& run, const std::vector<int64_t>& order, const Problem& p, const Options& o, int epoch) {
-  if (!run.has_linear) return;
-  train_epoch(run.linear, order, p, o, {});
-  run.linear_best.offer(run.linear, evaluate(run.linear, p.validation, p.task).loss, epoch);
-}
-
 /// Mutates once the validation loss has set no new best for --patience epochs; the network
 /// from before the mutation becomes its pending parent.
 void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features,
@@ -608,6 +736,7 @@ void mutate_if_due(RunState& run, const Problem& p, const Options& o, const std:
   Network before = clone(run.net);
   report.mutation = mutate(run, p, o, features);
   if (report.mutation.empty()) return;
+  freeze_statistics(run.net, p);
   run.pending = true;
   run.before = std::move(before);
 }
@@ -658,19 +787,33 @@ int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Opt
   return best;
 }
 
+/// Thrown when the network kept after an epoch has a non-finite training loss.
+struct Diverged {
+  double loss;
+};
+
 /// One epoch: train, decide on the pending mutation, keep the best, train the linear model,
-/// mutate.
+/// mutate. Throws RunStopped (the run state is then mid-epoch: only its best networks count)
+/// or Diverged.
 EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const Dataset& data, int epoch,
-                      const Callbacks& callbacks) {
+                      Stopper& stopper, const Callbacks& callbacks) {
   EpochReport report;
   report.epoch = epoch;
   std::vector<int64_t> order = shuffled_rows(p.train.x.size(0), run.random);
-  report.train_loss = train_epoch(run.net, order, p, o, [&](int batch, int batches) {
-    if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
-  });
-  Evaluation val = decide_mutation(run, order, p, o, evaluate(run.net, p.validation, p.task), report);
+  if (o.max_ops == 0 && o.layers == 1) {
+    // The linear model is fitted once (start_run): the epochs leave it as it is.
+    report.train_loss = evaluate(run.net, p.train, p.task).loss;
+  } else {
+    report.train_loss = train_epoch(run.net, order, p, o, stopper, [&](int batch, int batches) {
+      if (callbacks.on_batch) callbacks.on_batch(epoch, batch, batches);
+    });
+    freeze_statistics(run.net, p);
+  }
+  double kept_loss = report.train_loss;
+  Evaluation val =
+      decide_mutation(run, order, p, o, stopper, evaluate(run.net, p.validation, p.task), kept_loss, report);
+  if (!std::isfinite(kept_loss)) throw Diverged{kept_loss};
   record_best(run, val.loss, epoch, o);
-  train_linear(run, order, p, o, epoch);
   report.val_loss = val.loss;
   report.val_metric = val.metric;
   report.metric = p.task == Task::Classify ? "accuracy" : "r2";
@@ -680,6 +823,7 @@ EpochReport run_epoch(RunState& run, const Problem& p, const Options& o, const D
   run.epoch = epoch;
   report.accepted = run.accepted;
   report.reverted = run.reverted;
+  report.best_epoch = run.best.epoch;
   return report;
 }
 
@@ -701,6 +845,7 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   Evaluation val = evaluate(best, p.validation, p.task);
   std::vector<float> x = data.feature_rows(p.split.test);
   std::vector<float> predictions = network.predict(x.data(), static_cast<int64_t>(p.split.test.size()));
+  s.test_rows = p.split.test.size();
   s.test_metric = score_rows(data, p.task, predictions, p.split.test);
   s.val_metric = val.metric;
   s.val_loss = val.loss;
@@ -747,6 +892,25 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
 
+/// LibTorch threads a run may use: what was asked, at most the machine's cores.
+int usable_threads(const Options& o, const Callbacks& callbacks) {
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (o.threads <= cores) return o.threads;
+  if (callbacks.on_info)
+    callbacks.on_info(fmt::format("--threads {}: this machine has {} cores; using at most {}", o.threads, cores, cores));
+  return cores;
+}
+
+/// The error for a run that diverged in `epoch`, naming the last checkpoint it leaves.
+Error diverged(const Diverged& d, int epoch, int last_checkpoint, const Options& o) {
+  std::string kept = o.checkpoint_dir.empty() ? ""
+                     : last_checkpoint > 0
+                         ? fmt::format("; the last checkpoint, after epoch {}, is in {}", last_checkpoint, o.checkpoint_dir)
+                         : "; no checkpoint was written";
+  return Error(fmt::format("training diverged in epoch {}: the training loss is {} (try a smaller --lr){}", epoch,
+                           std::isnan(d.loss) ? "nan" : fmt::format("{}", d.loss), kept));
+}
+
 }  // namespace
 
 std::string run_fingerprint(const Dataset& data, const Options& o) {
@@ -757,25 +921,45 @@ std::string run_fingerprint(const Dataset& data, const Options& o) {
 Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) {
   check_options(o);
   torch::Device device = resolve_device(o.device);
-  torch::set_num_threads(o.threads);
-  const auto start = std::chrono::steady_clock::now();
-  const Problem p = make_problem(data, o, device, callbacks);
-  const uint64_t hash = data_hash(data);
+  const auto start = Clock::now();
+  std::optional<CheckpointLock> lock;
+  if (!o.checkpoint_dir.empty()) lock.emplace(o.checkpoint_dir);
+  torch::set_num_threads(1);  // minibatches never pay for more; evaluations of big splits may
+  const Problem p = make_problem(data, o, usable_threads(o, callbacks), device, callbacks);
+  const uint64_t hash = o.validation_data ? data_hash(*o.validation_data, data_hash(data)) : data_hash(data);
   RunState run = o.resume_dir.empty() ? start_run(data, p, o, device)
                                       : resume_run(data, p, o, hash, device, callbacks);
+  Stopper stopper(o, start);
+  std::string stopped;
+  int last_checkpoint = !o.resume_dir.empty() && o.resume_dir == o.checkpoint_dir ? run.epoch : 0;
   for (int epoch = run.epoch + 1; epoch <= o.epochs; ++epoch) {
-    const auto epoch_start = std::chrono::steady_clock::now();
-    EpochReport report = run_epoch(run, p, o, data, epoch, callbacks);
+    const auto epoch_start = Clock::now();
+    EpochReport report;
+    try {
+      report = run_epoch(run, p, o, data, epoch, stopper, callbacks);
+    } catch (const RunStopped&) {
+      stopped = stopper.reason;
+      break;
+    } catch (const Diverged& d) {
+      throw diverged(d, epoch, last_checkpoint, o);
+    }
     if (o.cluster && !o.islands)  // data-parallel: every rank holds the same networks, checked
       o.cluster->check_same(network_hash(run.net) * 31 + (run.has_linear ? network_hash(run.linear) : 0),
                             fmt::format("epoch {}", epoch));
     const bool writer = !o.cluster || o.cluster->rank() == 0;  // one checkpoint: rank 0's
-    if (writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs))
+    if (writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs)) {
       save_checkpoint(run, data, p, o, hash);
+      last_checkpoint = epoch;
+    }
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
+    if (o.early_stop > 0 && epoch < o.epochs && epoch - run.best.epoch >= o.early_stop) {
+      stopped = "early stop";
+      break;
+    }
   }
   Result result = finish_run(run, data, p, o, callbacks);
+  result.summary.stopped = stopped;
   result.summary.seconds = seconds_since(start);
   return result;
 }

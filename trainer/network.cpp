@@ -229,6 +229,9 @@ torch::Tensor apply_op(ir::Op kind, const torch::Tensor& a, const torch::Tensor&
     case ir::Op::Log: return torch::log(a);
     case ir::Op::Sqrt: return torch::sqrt(a);
     case ir::Op::Square: return a * a;
+    case ir::Op::IsNan: return torch::isnan(a).to(a.scalar_type());
+    case ir::Op::FillNan: return torch::where(torch::isnan(a), b, a);
+    case ir::Op::Eq: return torch::eq(a, b).to(a.scalar_type());
     default: break;
   }
   throw Error(fmt::format("op kind '{}' cannot be an evolved op", ir::op_name(kind)));
@@ -245,6 +248,16 @@ std::pair<torch::Tensor, torch::Tensor> frozen_norm(const Layer& layer, Norm nor
 torch::Tensor normalise(Layer& layer, Norm norm, const torch::Tensor& raw, const torch::Tensor& ops,
                         Mode mode) {
   if (norm == Norm::None) return raw;
+  if (mode == Mode::Recompute) {
+    torch::NoGradGuard no_grad;
+    if (norm == Norm::Batch) {
+      layer.running_mean.index_copy_(0, ops, raw.mean(0));
+      layer.running_var.index_copy_(0, ops, raw.var(0, /*unbiased=*/false));
+    } else {
+      layer.running_var.index_copy_(0, ops, raw.square().mean(0));
+    }
+    mode = Mode::Eval;
+  }
   if (mode == Mode::Eval) {
     auto [a, b] = frozen_norm(layer, norm);
     return raw.mul(a.index_select(0, ops)).add(b.index_select(0, ops));
@@ -287,10 +300,10 @@ Trace forward(Network& net, const torch::Tensor& x, Mode mode, bool keep_columns
       columns = torch::cat({columns, normalise(layer, net.norm, raw, level.ops, mode)}, 1);
     }
     torch::Tensor natural;
-    if (keep_columns || mode == Mode::Eval)
+    if (keep_columns || mode != Mode::Train)
       natural = plan.levels.empty() ? columns : columns.index_select(1, plan.natural_to_buffer);
     torch::Tensor head;
-    if (mode == Mode::Eval) {
+    if (mode != Mode::Train) {
       head = ordered_head(layer, natural);
     } else {
       torch::Tensor weight = plan.levels.empty() ? layer.weight.value
@@ -326,6 +339,12 @@ torch::Tensor forward_naive(Network& net, const torch::Tensor& x, Mode mode) {
     input = l + 1 < net.layers.size() ? activate(net.activation, head) : head;
   }
   return input;
+}
+
+void recompute_statistics(Network& net, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  if (net.norm == Norm::None || net.total_ops() == 0) return;
+  forward(net, x, Mode::Recompute);
 }
 
 torch::Tensor predict_raw(Network& net, const torch::Tensor& raw) {

@@ -90,8 +90,10 @@ struct Network {
 };
 
 /// Training mode normalises with batch statistics and updates the running ones;
-/// evaluation mode uses the frozen statistics (the exported function).
-enum class Mode { Train, Eval };
+/// evaluation mode uses the frozen statistics (the exported function); Recompute normalises
+/// with the statistics of the rows it is given, as training mode does with a batch, and
+/// freezes them (see recompute_statistics).
+enum class Mode { Train, Eval, Recompute };
 
 /// What a forward pass produces.
 struct Trace {
@@ -111,6 +113,13 @@ Network clone(const Network& net);
 Trace forward(Network& net, const torch::Tensor& x, Mode mode, bool keep_columns = false);
 /// The seed's forward pass (one torch.cat per op), kept as the benchmark baseline.
 torch::Tensor forward_naive(Network& net, const torch::Tensor& x, Mode mode);
+/// Sets the frozen statistics of every op to those of the standardised rows `x` (the mean and
+/// the population variance, or the mean square for l2batch), level by level: afterwards the
+/// eval-mode forward on `x` is the training-mode forward on `x` as one batch. Called on the
+/// training rows after training and after each mutation, it makes evaluation use what the
+/// network was trained with, where momentum averages over an epoch lag behind parameters that
+/// moved (and the errors compound through deep chains of normalised products).
+void recompute_statistics(Network& net, const torch::Tensor& x);
 /// Eval-mode outputs on raw feature rows (standardisation and output scaling included).
 torch::Tensor predict_raw(Network& net, const torch::Tensor& raw);
 

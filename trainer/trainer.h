@@ -8,6 +8,7 @@
 // torch headers. Everything torch-specific lives in trainer/network.h and the .cpp files.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "ir/module.h"
+#include "ir/schema.h"
 
 namespace evoc::trainer {
 
@@ -29,6 +31,19 @@ enum class Activation { None, Relu, Tanh, Sigmoid };
 /// The optimiser: Adam (L2 penalty added to the gradient) or AdamW (decoupled decay).
 enum class Optimizer { Adam, AdamW };
 
+/// How one feature the network reads is computed from a raw column (a module input) of a
+/// table (see load_table): the value with NaN replaced by `fill`, the missing indicator, the
+/// one-hot indicator of level code `level`, or the target encoding of a many-level column: a
+/// dot over the one-hot indicators of its levels with `weights` and bias `fill`.
+struct DerivedFeature {
+  enum class Kind { Value, Missing, Level, Encoded };
+  std::size_t column = 0;  ///< index into the schema's columns
+  Kind kind = Kind::Value;
+  float fill = 0;          ///< Value: the training median; Encoded: the value of "other"
+  int level = 0;           ///< Level: the code
+  std::vector<float> weights;  ///< Encoded: per level code, its value minus that of "other"
+};
+
 /// A table of numeric features and one numeric target.
 struct Dataset {
   std::string name;                        ///< file stem or synthetic task name
@@ -40,7 +55,37 @@ struct Dataset {
   std::size_t n_features() const { return feature_names.size(); }
   /// The features of `rows`, row-major.
   std::vector<float> feature_rows(const std::vector<uint32_t>& rows) const;
+  /// Read from a raw table (load_table): the raw columns, which the exported module takes as
+  /// its inputs, and how each feature above derives from them. Empty: the features are the
+  /// module's inputs.
+  ir::Schema schema;
+  std::vector<DerivedFeature> derived;   ///< one per feature when `schema` is set
+  std::vector<std::string> classes;      ///< class names of a discrete target (target = index)
+  std::vector<std::string> dropped;      ///< columns left out of the features
+  std::vector<std::string> notes;        ///< what reading decided: kinds, drops, the task and why
+  std::vector<std::string> raw_rows;     ///< each row of the table as read (a CSV record), header first
 };
+
+/// How load_table reads a raw table.
+struct TableOptions {
+  std::string target;                    ///< the target column (empty: the last one)
+  Task task = Task::Auto;                ///< classify: any discrete target; regress: numbers only
+  std::vector<std::string> drop;         ///< columns to leave out
+  std::vector<std::string> categorical;  ///< columns read as categories even if numeric
+  std::vector<std::string> numeric;      ///< columns that must be numeric (missing cells allowed)
+  int max_levels = 64;                   ///< levels kept per categorical column (the most frequent)
+  int one_hot_levels = 10;               ///< up to this many levels: one-hot; more: target encoding
+};
+
+/// Reads a raw CSV table: column kinds inferred (numeric, or categorical when a cell is not a
+/// number), missing cells (empty, NA, NaN, nan, ?, null) allowed anywhere, ID-like and constant
+/// columns dropped with a note, and the target read as classes (any non-numeric or few distinct
+/// integer values) or values. Throws evoc::Error naming the file, line, column or option.
+Dataset load_table(const std::string& path, const TableOptions& options = {});
+/// The module the trainer exports for `data`, given the network's module over the derived
+/// features: with a schema, the module takes the raw columns and computes the features
+/// (fillnan, isnan, eq), and carries the schema in its metadata; without one, `net` unchanged.
+ir::Module attach_schema(const Dataset& data, ir::Module net);
 
 /// Reads a CSV file with a header; `target` names the target column (empty: the last one).
 /// Throws evoc::Error naming the file (and line, for malformed CSV) or the unknown column.
@@ -54,11 +99,13 @@ Dataset make_synthetic(const std::string& name, std::size_t rows = 2000);
 /// regress otherwise.
 Task infer_task(const Dataset& data);
 
-/// Row indices of the training, validation and test splits.
+/// Row indices of the training, validation and test splits (the validation rows index
+/// Options::validation_data when it is set).
 struct Split {
   std::vector<uint32_t> train, validation, test;
 };
-/// A seeded random split of `rows` rows; the fractions are of all rows.
+/// A seeded random split of `rows` rows; the fractions are of all rows (either may be 0: no
+/// validation rows, when they come from another file, or no test rows).
 Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, double test_fraction);
 
 /// Everything that controls a training run.
@@ -86,10 +133,15 @@ struct Options {
   std::vector<ir::Op> ops = {ir::Op::Add, ir::Op::Mul};  ///< op kinds growth may use
   uint64_t seed = 1;           ///< drives the split, the initialisation and the evolution
   std::string device = "cpu";  ///< "cpu" or "cuda"
-  int threads = 1;             ///< LibTorch intra-op threads (1 for bit-reproducible runs)
-  double validation_fraction = 0.15;
-  double test_fraction = 0.15;
-  std::string checkpoint_dir;  ///< when set, the full state is saved here atomically
+  /// LibTorch intra-op threads for evaluations on splits big enough to pay for them (capped at
+  /// the machine's cores); minibatches always train on one thread. 1 is bit-reproducible.
+  int threads = 1;
+  double validation_fraction = 0.15;  ///< of the rows, for validation (unless validation_data)
+  double test_fraction = 0;           ///< of the rows, held out as a test split (0: none)
+  /// When set, the validation rows (same columns as the data); every row of the data is then
+  /// used for training (or the test split).
+  const Dataset* validation_data = nullptr;
+  std::string checkpoint_dir;  ///< when set, the full state is saved here atomically (locked while in use)
   int checkpoint_every = 5;    ///< epochs between checkpoints (and one after the last epoch)
   std::string resume_dir;      ///< when set, continue the run saved in this directory
   /// The ranks this run trains with (trainer/distributed.h); null: this process alone. In
@@ -98,6 +150,10 @@ struct Options {
   Cluster* cluster = nullptr;
   bool islands = false;        ///< each rank evolves its own network; best networks migrate
   int migrate_every = 5;       ///< epochs between migrations (islands)
+  double time_limit = 0;       ///< seconds from the start of `train`; the run stops at the next minibatch (0: none)
+  int early_stop = 0;          ///< stop after this many epochs without a new best validation loss (0: never)
+  /// When set, the run stops at the next minibatch once it reads true (e.g. set by a signal handler).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Parse option names ("batch", "l2batch", "none", ...); throw evoc::Error listing the choices.
@@ -124,6 +180,7 @@ struct EpochReport {
   int accepted = 0;          ///< totals so far
   int reverted = 0;
   double seconds = 0;        ///< wall time of this epoch
+  int best_epoch = 0;        ///< the epoch of the best evolved network so far
 };
 
 /// Observers of a run; every member may be empty.
@@ -138,6 +195,7 @@ struct Callbacks {
 struct Summary {
   Task task = Task::Regress;
   std::string metric;        ///< "accuracy" or "r2"
+  std::size_t test_rows = 0;  ///< rows of the test split (0: none; then test_metric is 0)
   double test_metric = 0;
   double val_metric = 0;
   double val_loss = 0;
@@ -148,6 +206,9 @@ struct Summary {
   int accepted = 0;
   int reverted = 0;
   double seconds = 0;
+  /// Why the run ended before its last epoch: "" (it did not), "time limit", "early stop" or
+  /// "stop requested" (Options::stop). A stop within an epoch drops that epoch's training.
+  std::string stopped;
 };
 
 /// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
@@ -194,7 +255,9 @@ struct Result {
 /// Trains on `data` and exports the best evolved network by validation loss if it beats the
 /// best linear network of the same run (what max_ops = 0 trains) on validation by the task's
 /// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
-/// options or data.
+/// options or data, on a checkpoint directory that cannot be written or is in use by another
+/// run, and when training diverges (a non-finite training loss; the error names the epoch, and
+/// the last checkpoint, written before it, stays as it was).
 Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
 
 /// What every rank of a run must agree on: the options that shape the run and a hash of the

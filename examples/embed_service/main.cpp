@@ -3,7 +3,7 @@
 // It links one object file and includes one generated header (iris.h): no evoc, LLVM or
 // LibTorch library is needed to build or run it. Reads CSV rows (a header line is optional) from
 // the file named on the command line or from standard input, scores them in one batch call, and
-// prints the predicted class and the class probabilities of each row.
+// prints the predicted class name and the class logits of each row.
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -61,16 +61,18 @@ int main(int argc, char** argv) {
   std::vector<float> y(static_cast<std::size_t>(n) * IRIS_N_OUT);
   iris(x.data(), n, IRIS_N_IN, y.data(), IRIS_N_OUT);
 
+  // The kernel writes one logit per class (the largest wins; softmax over them gives the
+  // probabilities); the class names come from the generated header.
   std::printf("prediction");
-  for (int o = 0; o < IRIS_N_OUT; ++o) std::printf(",%s", iris_output_names[o]);
+  for (int c = 0; c < IRIS_N_CLASSES; ++c) std::printf(",%s", iris_class_names[c]);
   std::printf("\n");
   for (int64_t r = 0; r < n; ++r) {
-    const float* p = &y[static_cast<std::size_t>(r) * IRIS_N_OUT];
+    const float* z = &y[static_cast<std::size_t>(r) * IRIS_N_OUT];
     int best = 0;
-    for (int o = 1; o < IRIS_N_OUT; ++o)
-      if (p[o] > p[best]) best = o;
-    std::printf("%s", iris_output_names[best]);
-    for (int o = 0; o < IRIS_N_OUT; ++o) std::printf(",%.9g", p[o]);
+    for (int c = 1; c < IRIS_N_CLASSES; ++c)
+      if (z[c] > z[best]) best = c;
+    std::printf("%s", iris_class_names[best]);
+    for (int c = 0; c < IRIS_N_CLASSES; ++c) std::printf(",%.9g", z[c]);
     std::printf("\n");
   }
   return 0;

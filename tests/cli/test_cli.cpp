@@ -95,7 +95,7 @@ TEST_CASE("run: bad inputs are clear errors with a non-zero exit and no output")
       {"run /nonexistent.evir -i x.csv", "/nonexistent.evir: cannot read"},
       {"run " + model + " -i " + write("ok.csv", "a,b\n1,2\n") + " -o /nonexistent-dir/out.csv",
        "/nonexistent-dir/out.csv: cannot write"},
-      {"run " + model + " -i " + write("names.csv", "p,q\n1,2\n") + " --by-name -o " + out, "no column named 'a'"},
+      {"run " + model + " -i " + write("names.csv", "p,q\n1,2\n") + " --by-name -o " + out, "no columns named 'a', 'b'"},
       {"run " + model + " --engine nope -i x.csv", "--engine"},
       {"run " + model + " -i x.csv --bogus-flag", "--bogus-flag"},
       {"frobnicate", "unknown command 'frobnicate'"},

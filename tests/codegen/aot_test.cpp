@@ -14,6 +14,7 @@
 
 #include "codegen/aot.h"
 #include "ir/error.h"
+#include "ir/process.h"
 #include "ir/file_util.h"
 #include "ir/parser.h"
 #include "tests/codegen/kernel_check.h"
@@ -234,3 +235,13 @@ TEST_CASE("embed_service: built with evoc_add_kernel, links nothing of evoc, pre
 
 }  // namespace
 }  // namespace evoc
+
+TEST_CASE("CC is split into words as a shell splits them") {
+  using evoc::split_command;
+  CHECK(split_command("cc") == std::vector<std::string>{"cc"});
+  CHECK(split_command("  ccache   gcc ") == std::vector<std::string>{"ccache", "gcc"});
+  CHECK(split_command("gcc -m64 'a b' \"c \\\"d\\\"\" e\\ f") ==
+        std::vector<std::string>{"gcc", "-m64", "a b", "c \"d\"", "e f"});
+  CHECK(split_command("").empty());
+  CHECK_THROWS_WITH_AS(split_command("gcc 'x"), doctest::Contains("unterminated quote"), evoc::Error);
+}

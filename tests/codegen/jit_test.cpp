@@ -113,6 +113,25 @@ TEST_CASE("JIT equals the interpreter on large modules of every op kind") {
   }
 }
 
+TEST_CASE("JIT equals the interpreter on huge kernels: hundreds of inputs or outputs, thousands of ops") {
+  // From 256 columns (or 8,192 live ops) on, rows go through stack tiles and outputs are stored as
+  // soon as computed (the shape that keeps compile time linear); widths 1, 8 and the target's.
+  struct Shape {
+    uint32_t n_in, n_out, n_values;
+  };
+  for (const Shape& shape : {Shape{8, 300, 700}, Shape{300, 4, 700}}) {
+    ir::RandomModuleOptions o;
+    o.n_in = shape.n_in;
+    o.n_out = shape.n_out;
+    o.n_values = shape.n_values;
+    o.depth_bias = 0.2f;
+    const uint64_t seed = 5000 + shape.n_values + shape.n_out;
+    const ir::Module m = ir::random_module(seed, o);
+    const test::Reference ref = test::reference(m, 1000, seed);
+    for (int width : {0, 1, 8}) check_module(m, at(2, width), ref, seed);
+  }
+}
+
 TEST_CASE("JIT equals the interpreter when transcendentals are outlined into helper functions") {
   for (std::size_t count : {23, 24, 100}) {
     const ir::Module m = test::transcendental_module(count);

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "fuzz_check.h"
 #include "ir/error.h"
 #include "trainer/checkpoint.h"

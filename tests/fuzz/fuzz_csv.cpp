@@ -1,5 +1,5 @@
-// libFuzzer target: the CSV reader. Any bytes are parsed twice, strictly and with NaN/Inf
-// allowed. A rejection must be a located evoc::ParseError; an accepted table must be rectangular,
+// libFuzzer target: the CSV reader. Any bytes are parsed three times: strictly, with NaN/Inf
+// allowed, and with NaN/Inf allowed and the header optional. A rejection must be a located evoc::ParseError; an accepted table must be rectangular,
 // finite unless NaN was allowed, and survive a round trip through csv::format (same column names,
 // same floats bit for bit, NaN payloads aside).
 #include <cmath>
@@ -53,6 +53,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   if (strict_ok) {
     FUZZ_CHECK(lenient_ok, "accepted strictly but rejected with NaN allowed");
     check_table(strict, false);
+  }
+  // With an optional header: the same bytes, the first line taken as data when it is all numbers.
+  csv::Table optional;
+  if (try_parse(text, {.allow_nan = true, .header_optional = true}, optional)) {
+    check_table(optional, true);
+    if (optional.has_header && lenient_ok)
+      FUZZ_CHECK(optional.columns == lenient.columns && optional.values.size() == lenient.values.size(),
+                 "an optional header read differently from a required one");
+    if (!optional.has_header && lenient_ok)
+      FUZZ_CHECK(optional.rows() == lenient.rows() + 1, "a headerless table lost or gained rows");
   }
   if (!lenient_ok) return 0;
   check_table(lenient, true);

@@ -80,3 +80,31 @@ TEST_CASE("TempDir removes directories of its prefix left by dead processes") {
   }
   fs::remove_all(alive);
 }
+
+TEST_CASE("read_file: files whose size says nothing, and devices without an end") {
+  // /proc files report size 0: read to their end all the same.
+  CHECK(evoc::read_file("/proc/self/status").find("Pid:") != std::string::npos);
+  CHECK_THROWS_WITH(evoc::read_file("/dev/zero"),
+                    "/dev/zero: cannot read: not a text file (a NUL byte at offset 0, read from a device or pipe)");
+  CHECK(evoc::read_file("/dev/null").empty());
+}
+
+TEST_CASE("write_file_atomic: symbolic links are followed, devices written into, directories refused") {
+  TempDir dir("evoc-test-atomic");
+  evoc::write_file_atomic(dir.file("target"), "old");
+  fs::create_symlink("target", dir.path() / "link");
+  fs::create_symlink("link", dir.path() / "link2");  // a chain of links
+  evoc::write_file_atomic(dir.file("link2"), "new");
+  CHECK(fs::is_symlink(fs::symlink_status(dir.path() / "link")));
+  CHECK(fs::is_symlink(fs::symlink_status(dir.path() / "link2")));
+  CHECK(evoc::read_file(dir.file("target")) == "new");
+  evoc::write_file_atomic("/dev/null", "into the device");
+  CHECK(fs::is_character_file(fs::symlink_status("/dev/null")));
+  CHECK_THROWS_WITH(evoc::write_file_atomic("/dev/full", "x"), "/dev/full: cannot write: No space left on device");
+  CHECK_THROWS_WITH(evoc::write_file_atomic(dir.str(), "x"), doctest::Contains("cannot write: Is a directory"));
+  CHECK_THROWS_WITH(evoc::check_output_writable(dir.file("missing/out")),
+                    doctest::Contains("cannot write: No such file or directory"));
+  CHECK_NOTHROW(evoc::check_output_writable(dir.file("link2")));
+  CHECK_NOTHROW(evoc::check_output_writable("/dev/null"));
+  CHECK_THROWS_WITH(evoc::check_output_writable(dir.str()), doctest::Contains("cannot write: Is a directory"));
+}

@@ -72,3 +72,18 @@ TEST_CASE("compact renumbers densely and keeps inputs") {
   CHECK(remap[live] == 2);
   CHECK(verify_module(m).empty());
 }
+
+TEST_CASE("names: each input and output name once, none empty") {
+  Module dup_out = base();
+  add_output(dup_out, 2, "y");
+  CHECK(first_problem(dup_out) == "outputs 0 and 1 are both named \"y\"");
+  Module dup_in = base();
+  dup_in.input_names[1] = "x0";
+  CHECK(first_problem(dup_in) == "inputs 0 and 1 are both named \"x0\"");
+  Module empty = base();
+  empty.output_names[0] = "";
+  CHECK(first_problem(empty) == "output 0 has an empty name");
+  Module same_in_and_out = base();
+  same_in_and_out.output_names[0] = "x0";  // an output may share an input's name
+  CHECK(first_problem(same_in_and_out) == "(ok)");
+}

@@ -16,7 +16,9 @@
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/random_module.h"
+#include "runtime/evoc.h"
 #include "runtime/gpu_kernel.h"
+#include "runtime/kernel.h"
 
 namespace evoc {
 namespace {
@@ -118,6 +120,21 @@ TEST_CASE("Without a CUDA driver the GPU runtime gives a clear error") {
          why.find("CUDA driver failed") != std::string::npos));
   const ir::Module m = golden_modules().front();
   CHECK_THROWS_WITH_AS(GpuKernel::compile(m), doctest::Contains("CUDA"), Error);
+  KernelOptions options;
+  options.device = Device::Gpu;
+  CHECK_THROWS_WITH_AS(Kernel::compile(m, options), doctest::Contains("CUDA"), Error);
+  // The C API: the device is an option; creating the kernel is what fails, with the reason.
+  evoc_options* o = nullptr;
+  REQUIRE(evoc_options_create(&o) == EVOC_OK);
+  CHECK(evoc_options_set_device(o, 7, 0) == EVOC_ERROR_INVALID_ARGUMENT);
+  CHECK(evoc_options_set_device(o, EVOC_DEVICE_GPU, -1) == EVOC_ERROR_INVALID_ARGUMENT);
+  CHECK(evoc_options_set_device(o, EVOC_DEVICE_GPU, 0) == EVOC_OK);
+  evoc_kernel* k = nullptr;
+  const std::string path = std::string(EVOC_TESTS_DIR) + "/ir/golden/02_binary.evir";
+  CHECK(evoc_kernel_from_file(path.c_str(), o, &k) == EVOC_ERROR_FAILED);
+  CHECK(std::string(evoc_last_error()).find("CUDA") != std::string::npos);
+  CHECK(k == nullptr);
+  evoc_options_free(o);
 }
 
 TEST_CASE("GPU kernels equal the interpreter bit for bit (needs a GPU)") {
@@ -157,6 +174,18 @@ TEST_CASE("GPU kernels equal the interpreter bit for bit (needs a GPU)") {
     }
   }
   MESSAGE("GPU == interpreter on ", modules.size(), " modules, ", checked_rows, " rows");
+  // evoc::Kernel with Device::Gpu gives the CPU kernel's outputs, raw and post-processed.
+  for (std::size_t i = 0; i < 20; ++i) {
+    const ir::Module& m = modules[modules.size() - 1 - i];
+    KernelOptions gpu, cpu;
+    gpu.device = Device::Gpu;
+    cpu.use_cache = false;
+    const std::vector<float> x = ir::random_rows(i, 5000, m.n_in());
+    const std::vector<float> want = Kernel::compile(m, cpu).run(x), got = Kernel::compile(m, gpu).run(x);
+    REQUIRE(want.size() == got.size());
+    for (std::size_t j = 0; j < want.size(); ++j)
+      if (!ir::same_float(want[j], got[j])) FAIL("evoc::Kernel on the GPU, module ", i, " value ", j);
+  }
 }
 
 }  // namespace

@@ -200,5 +200,36 @@ TEST_CASE("a shared library from --emit=so loads through the same interface") {
                        doctest::Contains("cannot load"), Error);
 }
 
+TEST_CASE("a shared library is checked against the model it is loaded with") {
+  test::TempDir dir;
+  const ir::Module m = wine();
+  const std::string so = (dir.path() / "wine.so").string();
+  write_file_atomic(so, codegen::emit_artifact(m, codegen::EmitKind::SharedObject).data);
+  // Another model of the same name (so the same kernel symbol) with one output instead of three.
+  ir::Module other = m;
+  other.outputs.resize(1);
+  other.output_names.resize(1);
+  REQUIRE(other.name == m.name);
+  CHECK_THROWS_WITH_AS(Kernel::load_library(so, other, no_cache()), doctest::Contains("built from another model"),
+                       Error);
+  // A shared object without the content hash (the C compiler's libm): not an evoc library.
+  const std::string libm = "/lib/x86_64-linux-gnu/libm.so.6";
+  if (std::filesystem::exists(libm))
+    CHECK_THROWS_WITH_AS(Kernel::load_library(libm, m, no_cache()), doctest::Contains("no symbol"), Error);
+}
+
+TEST_CASE("a library path without a slash is a file in the working directory, never a search") {
+  test::TempDir dir;
+  const ir::Module m = wine();
+  write_file_atomic((dir.path() / "wine.so").string(),
+                    codegen::emit_artifact(m, codegen::EmitKind::SharedObject).data);
+  const std::filesystem::path previous = std::filesystem::current_path();
+  std::filesystem::current_path(dir.path());
+  CHECK_NOTHROW(Kernel::load_library("wine.so", m, no_cache()));
+  // libm is on the library path; "libm.so.6" names ./libm.so.6, which does not exist.
+  CHECK_THROWS_WITH_AS(Kernel::load_library("libm.so.6", m, no_cache()), doctest::Contains("cannot load"), Error);
+  std::filesystem::current_path(previous);
+}
+
 }  // namespace
 }  // namespace evoc

@@ -26,6 +26,7 @@ Options small_options() {
   o.grow = 2;
   o.pool = 8;
   o.checkpoint_every = 2;
+  o.test_fraction = 0.15;
   return o;
 }
 

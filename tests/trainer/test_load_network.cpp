@@ -46,6 +46,7 @@ Result train_with_checkpoint(const Dataset& data, const std::string& dir, Norm n
   o.fallback_significance = -1;
   o.checkpoint_dir = dir;
   o.checkpoint_every = 3;
+  o.test_fraction = 0.15;
   return train(data, o);
 }
 

@@ -27,6 +27,7 @@ Options quick_options() {
   o.pool = 16;
   o.threads = 1;
   o.fallback_significance = -1;  // these tests are about the evolved network
+  o.test_fraction = 0.15;        // and measure it on held-out rows
   return o;
 }
 
@@ -97,6 +98,7 @@ TEST_CASE("growth learns x0*x1 + x2, a linear model cannot") {
   Options o;
   o.epochs = 30;
   o.threads = 1;
+  o.test_fraction = 0.15;
   Result evolved = train(data, o);
   o.max_ops = 0;
   Result linear = train(data, o);

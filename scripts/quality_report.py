@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""The trainer's quality report: `evoc train` against the prototype and scikit-learn.
+
+For every data set (each CSV of a folder, and the built-in tasks) and every seed: a numpy
+RandomState(seed) permutation of the rows, the first 20% as test, the other 80% written as a
+training CSV that `evoc train` is given (it makes its own validation split from them); the model
+is scored on the test CSV with `evoc eval`. On the same rows: the prototype grow_ref.py (given the
+whole file and the same seed: its permutation is the same, so its test rows are the same; it
+validates on the next 20%), and scikit-learn's LogisticRegression / Ridge, MLP (64 hidden units)
+and HistGradientBoosting on standardised features (the regression MLP on a standardised target).
+
+Each finished cell is appended to OUT/results.jsonl, and a rerun skips the cells already there,
+so a run can be stopped and resumed, or extended by more seeds. The Markdown table goes to stdout.
+
+Run through scripts/quality_report.sh (which installs Debian's python3-sklearn and python3-torch).
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+BUILTIN = ['interaction', 'xor']
+MODELS = ['evoc', 'evoc_linear', 'prototype', 'linear', 'mlp', 'hgb']
+HEADERS = {'evoc': 'evoc default', 'evoc_linear': 'evoc linear (`--max-ops 0`)', 'prototype': 'prototype (grow_ref.py)',
+           'linear': 'LogisticRegression / Ridge', 'mlp': 'MLP(64)', 'hgb': 'HistGradientBoosting'}
+
+
+def read_csv(path):
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    return rows[0], np.array([[float(v) for v in r] for r in rows[1:]], dtype=np.float64)
+
+
+def write_csv(path, header, data):
+    with open(path, 'w') as f:
+        f.write(','.join(header) + '\n')
+        for r in data:
+            f.write(','.join('%.9g' % v for v in r) + '\n')
+
+
+def make_builtin(name, rows=2000):
+    """The built-in tasks' formulas (evoc's own generator draws other rows of the same task)."""
+    rng = np.random.RandomState(20261123)
+    x = rng.standard_normal((rows, 5)).astype(np.float32)
+    if name == 'interaction':
+        y = x[:, 0] * x[:, 1] + x[:, 2] + 0.1 * rng.standard_normal(rows).astype(np.float32)
+    else:
+        y = (x[:, 0] * x[:, 1] > 0).astype(np.float32)
+    return ['x%d' % i for i in range(5)] + ['y'], np.column_stack([x, y]).astype(np.float64)
+
+
+def is_classification(y):
+    return bool(np.all(y >= 0) and np.all(y == np.floor(y)) and y.max() <= 1000 and len(np.unique(y)) <= 20)
+
+
+def split(data, seed):
+    p = np.random.RandomState(seed).permutation(len(data))
+    n_te = len(data) // 5
+    return data[p[n_te:]], data[p[:n_te]]
+
+
+def sklearn_scores(train, test, cls, seed):
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.neural_network import MLPClassifier, MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    import warnings
+    warnings.filterwarnings('ignore')
+    xtr, ytr, xte, yte = train[:, :-1], train[:, -1], test[:, :-1], test[:, -1]
+    if cls:
+        models = {'linear': LogisticRegression(max_iter=5000),
+                  'mlp': MLPClassifier((64,), max_iter=1000, random_state=seed),
+                  'hgb': HistGradientBoostingClassifier(random_state=seed)}
+    else:
+        models = {'linear': Ridge(),
+                  'mlp': TransformedTargetRegressor(MLPRegressor((64,), max_iter=1000, random_state=seed),
+                                                    transformer=StandardScaler()),
+                  'hgb': HistGradientBoostingRegressor(random_state=seed)}
+    out = {}
+    for name, model in models.items():
+        t = time.time()
+        pipe = make_pipeline(StandardScaler(), model).fit(xtr, ytr)
+        out[name] = {'score': float(pipe.score(xte, yte)), 'seconds': time.time() - t}
+    return out
+
+
+def meta(model_path, key):
+    with open(model_path) as f:
+        for line in f:
+            m = re.match(r'meta "%s" "(.*)"$' % re.escape(key), line.strip())
+            if m:
+                return m.group(1)
+    return None
+
+
+def run_evoc(evoc, train_csv, test_csv, work, seed, epochs, flags, timeout):
+    model = os.path.join(work, 'model.evir')
+    cmd = [evoc, 'train', train_csv, '--seed', str(seed), '--epochs', str(epochs), '-o', model, '--quiet'] + flags
+    t = time.time()
+    subprocess.run(cmd, check=True, timeout=timeout)
+    seconds = time.time() - t
+    out = subprocess.run([evoc, 'eval', model, '-i', test_csv, '--engine', 'interp'], check=True,
+                         capture_output=True, text=True, timeout=timeout).stdout
+    score = float(re.search(r'^(accuracy|r2)\s+(\S+)', out, re.M).group(2))
+    ops = meta(model, 'trainer.ops')
+    return {'score': score, 'seconds': seconds, 'ops': int(ops) if ops else 0}
+
+
+def run_prototype(proto, full_csv, cls, seed, epochs, timeout):
+    cmd = ['/usr/bin/python3', proto, full_csv, '--task', 'cls' if cls else 'reg', '--epochs', str(epochs),
+           '--seed', str(seed), '--pool', '64']
+    t = time.time()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=timeout).stdout
+    j = json.loads(out.strip().splitlines()[-1])
+    return {'score': j['accuracy'] if cls else j['r2'], 'seconds': time.time() - t, 'ops': j['ops'],
+            'sec_per_epoch': j['sec_per_epoch']}
+
+
+def mean_sd(values):
+    m = sum(values) / len(values)
+    sd = math.sqrt(sum((v - m) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    return m, sd
+
+
+def table(results, sets, seeds, models):
+    lines = ['| data | metric | rows | ' + ' | '.join(HEADERS[m] for m in models) + ' |',
+             '| --- | --- | ---: | ' + ' | '.join('---' for _ in models) + ' |']
+    summary = {'linear': 0, 'mlp': 0, 'prototype': 0, 'sets': 0}
+    for s in sets:
+        cells = [r for r in results if r['set'] == s and r['seed'] in seeds]
+        if not cells:
+            continue
+        row = '| %s | %s | %d |' % (s, cells[0]['metric'], cells[0]['rows'])
+        stats = {}
+        for m in models:
+            v = [r['models'][m]['score'] for r in cells if m in r['models']]
+            if v:
+                stats[m] = mean_sd(v)
+                ops = [r['models'][m].get('ops') for r in cells if m in r['models'] and 'ops' in r['models'][m]]
+                extra = ' (%.0f ops)' % (sum(ops) / len(ops)) if ops and m in ('evoc', 'prototype') else ''
+                row += ' %.3f ± %.3f%s |' % (stats[m] + (extra,))
+            else:
+                row += ' – |'
+        lines.append(row)
+        if 'evoc' in stats:
+            summary['sets'] += 1
+            e, esd = stats['evoc']
+            for ref in ('linear', 'mlp', 'prototype'):
+                if ref in stats and e + max(esd, stats[ref][1]) >= stats[ref][0]:
+                    summary[ref] += 1
+    lines.append('')
+    lines.append('evoc default within one sd of (or above) LogisticRegression/Ridge on %d of %d sets, MLP(64) on %d, '
+                 'the prototype on %d, of %d (sd: the larger of the two over seeds).'
+                 % (summary['linear'], summary['sets'], summary['mlp'], summary['prototype'], summary['sets']))
+    return '\n'.join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--evoc', required=True)
+    ap.add_argument('--data', required=True, help='folder of CSV files')
+    ap.add_argument('--prototype', required=True, help='grow_ref.py')
+    ap.add_argument('--out', required=True, help='folder for results.jsonl and the splits')
+    ap.add_argument('--sets', default='', help='comma-separated names (default: every CSV and the built-in tasks)')
+    ap.add_argument('--seeds', default='1,2,3')
+    ap.add_argument('--epochs', type=int, default=100)
+    ap.add_argument('--models', default=','.join(MODELS))
+    ap.add_argument('--evoc-flags', default='', help='extra `evoc train` flags for the default column')
+    ap.add_argument('--timeout', type=int, default=900, help='seconds per training run')
+    ap.add_argument('--table-only', action='store_true', help='print the table of the results so far')
+    a = ap.parse_args()
+
+    sets = [os.path.splitext(f)[0] for f in sorted(os.listdir(a.data)) if f.endswith('.csv')] + BUILTIN
+    if a.sets:
+        wanted = a.sets.split(',')
+        unknown = [s for s in wanted if s not in sets]
+        if unknown:
+            sys.exit('quality_report: unknown data set(s) %s (choices: %s)' % (', '.join(unknown), ', '.join(sets)))
+        sets = wanted
+    seeds = [int(s) for s in a.seeds.split(',')]
+    models = a.models.split(',')
+    os.makedirs(a.out, exist_ok=True)
+    results_path = os.path.join(a.out, 'results.jsonl')
+    results = []
+    if os.path.exists(results_path):
+        with open(results_path) as f:
+            results = [json.loads(line) for line in f if line.strip()]
+    # Epoch-dependent cells of other runs are dropped; scikit-learn's are kept.
+    for r in results:
+        if r.get('epochs') != a.epochs:
+            r['epochs'] = a.epochs
+            r['models'] = {k: v for k, v in r['models'].items() if k in ('linear', 'mlp', 'hgb')}
+
+    if not a.table_only:
+        for s in sets:
+            header, data = make_builtin(s) if s in BUILTIN else read_csv(os.path.join(a.data, s + '.csv'))
+            cls = is_classification(data[:, -1])
+            work = os.path.join(a.out, s)
+            os.makedirs(work, exist_ok=True)
+            full = os.path.join(work, 'all.csv')
+            write_csv(full, header, data)
+            for seed in seeds:
+                record = next((r for r in results if r['set'] == s and r['seed'] == seed), None)
+                if record is None:
+                    record = {'set': s, 'seed': seed, 'epochs': a.epochs, 'rows': len(data),
+                              'metric': 'accuracy' if cls else 'r2', 'models': {}}
+                    results.append(record)
+                todo = [m for m in models if m not in record['models']]
+                if not todo:
+                    continue
+                train, test = split(data, seed)
+                train_csv, test_csv = os.path.join(work, 'train%d.csv' % seed), os.path.join(work, 'test%d.csv' % seed)
+                write_csv(train_csv, header, train)
+                write_csv(test_csv, header, test)
+                for m in todo:
+                    try:
+                        if m == 'evoc':
+                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
+                                                           a.evoc_flags.split(), a.timeout)
+                        elif m == 'evoc_linear':
+                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
+                                                           ['--max-ops', '0'], a.timeout)
+                        elif m == 'prototype':
+                            record['models'][m] = run_prototype(a.prototype, full, cls, seed, a.epochs, a.timeout)
+                        elif m in ('linear', 'mlp', 'hgb'):
+                            for k, v in sklearn_scores(train, test, cls, seed).items():
+                                record['models'][k] = v
+                    except subprocess.TimeoutExpired:
+                        print('%s seed %d: %s ran past %d s; left out' % (s, seed, m, a.timeout), file=sys.stderr)
+                    print('%s seed %d %s: %s' % (s, seed, m, record['models'].get(m, {}).get('score')),
+                          file=sys.stderr, flush=True)
+                with open(results_path, 'w') as f:
+                    for r in results:
+                        f.write(json.dumps(r) + '\n')
+    print(table(results, sets, seeds, models))
+
+
+if __name__ == '__main__':
+    main()
