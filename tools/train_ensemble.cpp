@@ -16,6 +16,7 @@
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/printer.h"
+#include "ir/schema.h"
 #include "passes/link.h"
 #include "tools/ensemble_report.h"
 
@@ -98,21 +99,31 @@ void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, con
   std::vector<char> trained(data.rows(), 0);
   for (const trainer::Result& r : results)
     for (uint32_t row : r.split.train) trained[row] = 1;
+  std::vector<uint32_t> held_rows;
+  for (std::size_t row = 0; row < data.rows(); ++row)
+    if (!trained[row]) held_rows.push_back(static_cast<uint32_t>(row));
+  // The rows as the modules' inputs (by input name), then the target (class index or value).
   csv::Table held;
-  held.columns = data.feature_names;
+  held.columns = ensemble.input_names;
   held.columns.push_back(data.target_name);
-  std::size_t held_rows = 0;
-  for (std::size_t row = 0; row < data.rows(); ++row) {
-    if (trained[row]) continue;
-    for (std::size_t c = 0; c < data.n_features(); ++c) held.values.push_back(data.features[row * data.n_features() + c]);
-    held.values.push_back(data.target[row]);
-    ++held_rows;
+  std::vector<float> x;  // held_rows.size() * n_in
+  if (!data.raw_rows.empty()) {  // a raw table: the cells as read, through the model's schema
+    std::string text = data.raw_rows[0] + '\n';
+    for (uint32_t row : held_rows) text += data.raw_rows[row + 1] + '\n';
+    x = ir::encode_table(*ir::read_schema(ensemble), csv::parse_text(text, data.name));
+  } else {
+    x = data.feature_rows(held_rows);
   }
-  if (held_rows == 0) {
+  const std::size_t n_in = ensemble.n_in();
+  for (std::size_t i = 0; i < held_rows.size(); ++i) {
+    held.values.insert(held.values.end(), x.begin() + i * n_in, x.begin() + (i + 1) * n_in);
+    held.values.push_back(data.target[held_rows[i]]);
+  }
+  if (held_rows.empty()) {
     if (!quiet)
       fmt::print(stderr, "every row trained some member: no rows to compare the ensemble with its members on\n");
   } else {
-    compare_with_members(members, ensemble, held, data.n_features(),
+    compare_with_members(members, ensemble, held, n_in,
                          "the rows no member trained on", "evoc train", !quiet);
   }
 
