@@ -94,37 +94,43 @@ void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, con
                                                                 : member_path(e.members_dir, i)});
   const ir::Module ensemble = passes::link_modules(members);
 
-  // The rows no member trained on (in every member's validation or test split): neither a
-  // member nor the ensemble has seen them, so their scores there compare fairly.
-  std::vector<char> trained(data.rows(), 0);
-  for (const trainer::Result& r : results)
-    for (uint32_t row : r.split.train) trained[row] = 1;
+  // The comparison rows: those of --validation-csv (no member trained on them), else the rows
+  // no member trained on (in every member's validation or test split). Neither a member nor
+  // the ensemble has seen them, so their scores there compare fairly.
+  const trainer::Dataset& source = o.validation_data ? *o.validation_data : data;
   std::vector<uint32_t> held_rows;
-  for (std::size_t row = 0; row < data.rows(); ++row)
-    if (!trained[row]) held_rows.push_back(static_cast<uint32_t>(row));
+  if (o.validation_data) {
+    for (std::size_t row = 0; row < source.rows(); ++row) held_rows.push_back(static_cast<uint32_t>(row));
+  } else {
+    std::vector<char> trained(data.rows(), 0);
+    for (const trainer::Result& r : results)
+      for (uint32_t row : r.split.train) trained[row] = 1;
+    for (std::size_t row = 0; row < data.rows(); ++row)
+      if (!trained[row]) held_rows.push_back(static_cast<uint32_t>(row));
+  }
+  const std::string where = o.validation_data ? "the validation rows" : "the rows no member trained on";
   // The rows as the modules' inputs (by input name), then the target (class index or value).
   csv::Table held;
   held.columns = ensemble.input_names;
-  held.columns.push_back(data.target_name);
+  held.columns.push_back(source.target_name);
   std::vector<float> x;  // held_rows.size() * n_in
-  if (!data.raw_rows.empty()) {  // a raw table: the cells as read, through the model's schema
-    std::string text = data.raw_rows[0] + '\n';
-    for (uint32_t row : held_rows) text += data.raw_rows[row + 1] + '\n';
-    x = ir::encode_table(*ir::read_schema(ensemble), csv::parse_text(text, data.name));
+  if (!source.raw_rows.empty()) {  // a raw table: the cells as read, through the model's schema
+    std::string text = source.raw_rows[0] + '\n';
+    for (uint32_t row : held_rows) text += source.raw_rows[row + 1] + '\n';
+    x = ir::encode_table(*ir::read_schema(ensemble), csv::parse_text(text, source.name));
   } else {
-    x = data.feature_rows(held_rows);
+    x = source.feature_rows(held_rows);
   }
   const std::size_t n_in = ensemble.n_in();
   for (std::size_t i = 0; i < held_rows.size(); ++i) {
     held.values.insert(held.values.end(), x.begin() + i * n_in, x.begin() + (i + 1) * n_in);
-    held.values.push_back(data.target[held_rows[i]]);
+    held.values.push_back(source.target[held_rows[i]]);
   }
   if (held_rows.empty()) {
     if (!quiet)
       fmt::print(stderr, "every row trained some member: no rows to compare the ensemble with its members on\n");
   } else {
-    compare_with_members(members, ensemble, held, n_in,
-                         "the rows no member trained on", "evoc train", !quiet);
+    compare_with_members(members, ensemble, held, n_in, where, "evoc train", !quiet);
   }
 
   if (!e.members_dir.empty())

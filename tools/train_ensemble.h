@@ -16,12 +16,15 @@ struct EnsembleTrainOptions {
 
 /// Checks the flags (throws evoc::Error naming the flag: K < 1, --members-dir without
 /// --ensemble or not a directory, options --ensemble does not support), makes --members-dir
-/// (not its parents) if absent, then trains member i (i = 0..K-1) with o.seed + i, which seeds its split (so the members hold out
-/// different validation and test rows), initialisation and evolution; links the members
-/// (passes::link_modules: the mean of their class probabilities, or of their outputs) and writes
-/// the ensemble to e.output. Reports each member and, on the rows that no member trained on
-/// (each member's validation or test rows), every member's score against the ensemble's, with a
-/// warning when the ensemble is worse than its best member.
+/// (not its parents) if absent, then trains member i (i = 0..K-1) with o.seed + i, which seeds
+/// its split (so the members hold out different validation and test rows), initialisation and
+/// evolution; `workers` members train at the same time, on threads of this process (each
+/// member is what training it alone gives). Links the members (passes::link_modules: the mean
+/// of their class probabilities, or of their outputs) and writes the ensemble to `output`, and
+/// each member to --members-dir. Reports (unless `quiet`) each member and every member's score
+/// against the ensemble's on the same rows, those no member trained on: the rows of
+/// o.validation_data when set, else those in every member's validation or test split; warns
+/// (always) when the ensemble is worse than its best member there.
 void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, const EnsembleTrainOptions& e,
                     int workers, const std::string& output, bool quiet);
 
