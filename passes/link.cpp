@@ -281,7 +281,9 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
   ir::Module union_only = ir::make_module("union", first.module.n_in(), first.module.input_names);
   std::map<std::string, int64_t> union_before;
   for (const ir::Module& member : optimised) {
-    for (ValueId v : append_member(union_only, member)) ir::add_output(union_only, v, "");
+    // Output names must be unique and non-empty (the verifier); these are never printed.
+    for (ValueId v : append_member(union_only, member))
+      ir::add_output(union_only, v, fmt::format("out{}", union_only.outputs.size()));
     for (const auto& [kind, count] : ops_by_kind(member)) union_before[kind] += count;
   }
   optimize(union_only, options.level);

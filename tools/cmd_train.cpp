@@ -299,11 +299,8 @@ void run_train(TrainArgs& args) {
                                                  : trainer::make_synthetic(args.synthetic);
   if (!args.quiet)
     for (const std::string& note : data.notes) fmt::print(stderr, "{}: {}\n", data.name, note);
-  if (args.ensemble.requested()) {
-    if (as_rank || !args.history.empty() || !args.test_csv.empty())
-      throw Error("--ensemble: not supported with --rank, --history or --test-csv");
-    return train_ensemble(data, o, args.ensemble, args.workers, args.output, args.quiet);
-  }
+  if (args.ensemble.requested() && (as_rank || !args.history.empty() || !args.test_csv.empty()))
+    throw Error("--ensemble: not supported with --rank, --history or --test-csv");
   std::unique_ptr<trainer::Cluster> cluster;
   if (as_rank) {
     cluster = trainer::Cluster::join(trainer::cluster_options(args.rank, args.world_size, args.master, args.timeout),
@@ -323,6 +320,7 @@ void run_train(TrainArgs& args) {
     validation = load_validation(args.validation_csv, data);
     o.validation_data = &validation;
   }
+  if (args.ensemble.requested()) return train_ensemble(data, o, args.ensemble, args.workers, args.output, args.quiet);
 
   std::unique_ptr<std::ofstream> history = open_history(args.history, o.resume_dir);
   // The limit counts from the start of the process; what is left of it is train()'s.
