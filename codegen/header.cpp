@@ -54,8 +54,8 @@ std::string table_section(const ir::Module& m, std::string_view symbol, const st
     else
       h += ": the predicted value */\n";
     for (std::size_t o = 0; o < m.n_out(); ++o)
-      h += fmt::format("/*   y[{}] {}: {} */\n", o, comment_text(c_string(m.output_names[o])),
-                       classify ? (o < classes.size() ? "logit of class " + comment_text(c_string(classes[o])) : "logit")
+      h += fmt::format("/*   y[{}] {}: {} */\n", o, c_comment_text(c_string(m.output_names[o])),
+                       classify ? (o < classes.size() ? "logit of class " + c_comment_text(c_string(classes[o])) : "logit")
                                 : std::string("value"));
   }
   if (!classes.empty()) {
@@ -75,7 +75,7 @@ std::string table_section(const ir::Module& m, std::string_view symbol, const st
   std::string counts, arrays;
   for (std::size_t i = 0; i < schema->columns.size(); ++i) {
     const ir::ColumnSchema& c = schema->columns[i];
-    h += fmt::format("/*   x[{}] {}: {} */\n", i, comment_text(c_string(c.name)),
+    h += fmt::format("/*   x[{}] {}: {} */\n", i, c_comment_text(c_string(c.name)),
                      c.kind == ir::ColumnKind::Numeric ? std::string("numeric")
                                                        : fmt::format("categorical, {} levels", c.levels.size()));
     if (c.kind == ir::ColumnKind::Categorical) {

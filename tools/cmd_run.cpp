@@ -195,7 +195,7 @@ Labelled read_labelled(const ir::Module& m, const std::string& path, const std::
 
 std::string permutation_importance(const ir::Module& m, const std::string& path, const std::string& target,
                                    const std::string& engine_name, int repeats) {
-  Labelled d = read_labelled(m, path, target);
+  Labelled d = read_labelled(m, path, target, /*by_position=*/false);
   const std::size_t n = d.text.rows(), n_in = m.n_in(), k = m.n_out();
   auto engine = make_engine(engine_name, m);
   std::vector<float> y(n * k);

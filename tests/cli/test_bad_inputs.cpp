@@ -529,10 +529,6 @@ const std::vector<Case> kTrainCases = {
      "--islands needs --workers N (or a run of many ranks)"},
     {"dist-zero-workers", "train -q --synthetic xor --epochs 1 --workers 0 -o $D/out.evir", 1,
      "--workers must be at least 1"},
-};
-
-/// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
-const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
     {"train-checkpoint-file", "train -q --synthetic xor --epochs 1 --checkpoint $D/a_file -o $D/out.evir", 1,
      "a_file: cannot use as a checkpoint directory: Not a directory"},
     {"train-checkpoint-below-file", "train -q --synthetic xor --epochs 1 --checkpoint $D/a_file/ck -o $D/out.evir", 1,
@@ -568,6 +564,9 @@ const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-
 /// Rows of the table tested in other files: the checkpoint lock needs a second, running process
 /// (tests/cli/test_train_stop.cpp).
 const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use"};
+
+/// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
+const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
 
 /// Replaces every `$D` and `$G` in `s`.
 std::string expand(std::string s, const std::string& dir) {
