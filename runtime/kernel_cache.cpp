@@ -109,8 +109,12 @@ std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenO
 
 void KernelCache::store(const std::string& path, const std::string& key, std::string_view shared_object) const {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && ::unlink(path.c_str()) != 0)
-    throw Error(path + ": cannot write: cannot remove the non-regular file there: " + std::strerror(errno));
+  // What is there goes first unless it is a regular file of ours that no one else may write:
+  // the atomic writer keeps an existing file's mode, and a loose mode must not carry over.
+  const bool exists = ::lstat(path.c_str(), &st) == 0;
+  const bool replaceable = S_ISREG(st.st_mode) && (st.st_mode & 022) == 0 && st.st_uid == ::geteuid();
+  if (exists && !replaceable && ::unlink(path.c_str()) != 0)
+    throw Error(path + ": cannot write: cannot remove the file there: " + std::strerror(errno));
   std::string entry;
   entry.reserve(shared_object.size() + kTrailerSize);
   entry.append(shared_object).append(trailer(key, shared_object));

@@ -284,7 +284,7 @@ const std::vector<Case> kCliCases = {
     {"flag-missing-value", "run " + kModel + " -i", 2, "--input: 1 required TEXT missing"},
     {"flag-repeated", "run " + kModel + " -i $D/ok.csv --engine jit --engine interp", 2,
      "--engine: At Most 1 required but received 2"},
-    {"flag-bad-choice", "run " + kModel + " -i $D/ok.csv --engine gpu", 2, "--engine: gpu not in {interp,jit}"},
+    {"flag-bad-choice", "run " + kModel + " -i $D/ok.csv --engine tpu", 2, "--engine: tpu not in {interp,jit,gpu}"},
     {"flag-conflict-level-passes", "opt " + kModel + " -O2 --passes=dce -o $D/out.evir", 2, "-O excludes --passes"},
     {"flag-level-range", "opt " + kModel + " -O9 -o $D/out.evir", 2, "-O: Value 9 not in range 0 to 3"},
     {"flag-unknown-pass", "opt " + kModel + " --passes=dce,nope -o $D/out.evir", 1,
