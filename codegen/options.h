@@ -38,6 +38,10 @@ struct CodegenOptions {
   int vector_width = 0;      ///< rows per SIMD step; 0 derives it from the target (8 AVX2, 16 AVX-512)
   std::string symbol;        ///< kernel symbol; empty means default_symbol(module)
   bool time_passes = false;  ///< also collect LLVM's per-pass timing report
+  /// The content hash the artifact records as its model's (SYMBOL_content_hash); 0: that of the
+  /// module compiled. `evoc compile` sets it to the hash of the model as given, before the IR
+  /// optimiser, so that the library is accepted with that model (Kernel::load_library).
+  uint64_t model_hash = 0;
 };
 
 /// Wall-clock time of each compilation phase, in milliseconds.

@@ -129,7 +129,8 @@ LlvmKernel build_llvm_kernel(const ir::Module& m, const CodegenOptions& options)
                   .native_floor = has_native_floor(*k.machine), .tile_loops = options.opt_level == 0});
   llvm::Type* i64 = llvm::Type::getInt64Ty(*k.context);
   new llvm::GlobalVariable(*k.module, i64, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
-                           llvm::ConstantInt::get(i64, ir::content_hash(m)), content_hash_symbol(k.symbol));
+                           llvm::ConstantInt::get(i64, options.model_hash ? options.model_hash : ir::content_hash(m)),
+                           content_hash_symbol(k.symbol));
   for (llvm::Function& fn : *k.module) {
     fn.addFnAttr("target-cpu", k.machine->getTargetCPU());
     if (!k.machine->getTargetFeatureString().empty())

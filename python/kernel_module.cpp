@@ -165,6 +165,7 @@ py::object compile_model(const std::string& path, const std::string& emit, const
   std::string data;
   {
     evoc::ir::Module m = evoc::ir::read_module(path);
+    options.model_hash = evoc::ir::content_hash(m);  // the model as given (see evoc compile)
     py::gil_scoped_release unlocked;
     if (emit != "header") {
       evoc::passes::PassOptions pass_options;

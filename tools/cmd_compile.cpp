@@ -37,6 +37,8 @@ bool is_gpu(const std::string& emit) { return emit == "ptx" || emit == "cubin"; 
 
 void run_compile(const CompileOptions& o) {
   ir::Module m = ir::read_module(o.input);
+  codegen::CodegenOptions options = o.codegen;
+  options.model_hash = ir::content_hash(m);  // the model as given, as the header says
   // The header describes the model as given (its hash included); the code, the optimised model.
   if (o.emit != "header") {
     passes::PassOptions pass_options;
@@ -57,7 +59,6 @@ void run_compile(const CompileOptions& o) {
     throw Error(fmt::format("compile: --gpu {} applies to --emit=ptx and --emit=cubin only", o.gpu));
   if (is_gpu(o.emit) && (!o.codegen.cpu.empty() || !o.codegen.triple.empty()))
     throw Error(fmt::format("compile: --emit={} targets a CUDA GPU; choose it with --gpu, not --mcpu/--target", o.emit));
-  codegen::CodegenOptions options = o.codegen;
   if (is_gpu(o.emit)) options.cpu = o.gpu;
   const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, options);
   emit_output(o.output, artifact.data);

@@ -51,11 +51,6 @@ std::string error_of(const std::function<void()>& f) {
 TEST_CASE("a corrupted checkpoint is refused whole, with one message naming the file and the reason") {
   const Dataset data = make_synthetic("xor", 300);
   Options o = small_options();
-  // Every mutation kept, so that the checkpoint's networks have ops whose references can be
-  // corrupted.
-  o.significance = 0;
-  o.min_gain = 0;
-  o.epochs = 6;
   o.checkpoint_dir = fresh_dir("corrupt");
   train(data, o);
   const std::string state = o.checkpoint_dir + "/state.json";
