@@ -923,7 +923,8 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
   torch::Device device = resolve_device(o.device);
   const auto start = Clock::now();
   std::optional<CheckpointLock> lock;
-  if (!o.checkpoint_dir.empty()) lock.emplace(o.checkpoint_dir);
+  // Only the rank that writes checkpoints holds the directory (rank 0; the process alone).
+  if (!o.checkpoint_dir.empty() && (!o.cluster || o.cluster->rank() == 0)) lock.emplace(o.checkpoint_dir);
   torch::set_num_threads(1);  // minibatches never pay for more; evaluations of big splits may
   const Problem p = make_problem(data, o, usable_threads(o, callbacks), device, callbacks);
   const uint64_t hash = o.validation_data ? data_hash(*o.validation_data, data_hash(data)) : data_hash(data);

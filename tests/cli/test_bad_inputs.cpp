@@ -88,6 +88,7 @@ const std::vector<File> kFiles = {
     {"other_names.csv", "p,q\n1,2\n"},
     {"unreadable.csv", "a,b\n1,2\n"},
     {"labelled.csv", "a,b,label\n1,2,0\n"},
+    {"two_classes.csv", "a,b,label\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n"},
     {"labelled_header_only.csv", "a,b,label\n"},
     {"target_meta.evir",
      "evir 1\nmodule \"m\" inputs 2 outputs 1\nmeta \"target\" \"price\"\ninput %0 \"a\"\ninput %1 \"b\"\n"
@@ -553,11 +554,11 @@ const std::vector<Case> kTrainCases = {
      "--test-fraction must be in [0, 1)"},
     {"train-test-csv-without-split", "train -q --synthetic xor --test-csv $D/test.csv -o $D/out.evir", 1,
      "--test-csv: there is no test split to write (hold one out with --test-fraction, e.g. 0.15)"},
-    {"train-validation-csv-missing", "train -q $D/labelled.csv --validation-csv $D/absent.csv -o $D/out.evir", 1,
+    {"train-validation-csv-missing", "train -q $D/two_classes.csv --validation-csv $D/absent.csv -o $D/out.evir", 1,
      "absent.csv: cannot read: No such file or directory"},
-    {"train-validation-csv-no-target", "train -q $D/labelled.csv --validation-csv $D/ok.csv -o $D/out.evir", 1,
+    {"train-validation-csv-no-target", "train -q $D/two_classes.csv --validation-csv $D/ok.csv -o $D/out.evir", 1,
      "ok.csv: no column named 'label' (columns: a, b)"},
-    {"train-validation-csv-columns", "train -q $D/labelled.csv --validation-csv $D/swapped_labelled.csv -o $D/out.evir", 1,
+    {"train-validation-csv-columns", "train -q $D/two_classes.csv --validation-csv $D/swapped_labelled.csv -o $D/out.evir", 1,
      "swapped_labelled.csv: the validation columns (b, a, target label) are not the training data's (a, b, target label)"},
 };
 

@@ -27,7 +27,7 @@ soname=$(objdump -p "$prefix"/lib/libevoc.so | awk '/SONAME/ {print $2}')
 [[ $soname == libevoc.so.* && -e $prefix/lib/$soname ]] || fail "libevoc.so has no versioned SONAME ($soname)"
 echo "libevoc SONAME $soname"
 
-"$prefix"/bin/evoc run "$model" -i "$input" -o "$tmp/expected.csv"
+"$prefix"/bin/evoc run "$model" -i "$input" --output raw -o "$tmp/expected.csv"
 
 step "find_package(evoc) from an outside project"
 cp -r "$here"/app "$tmp"/app

@@ -63,7 +63,7 @@ import evoc  # noqa: E402
 
 tmp = tempfile.TemporaryDirectory(prefix="evoc-python-test-")
 expected_csv = os.path.join(tmp.name, "expected.csv")
-subprocess.run([EVOC, "run", MODEL, "-i", INPUT, "-o", expected_csv], check=True)
+subprocess.run([EVOC, "run", MODEL, "-i", INPUT, "--output", "raw", "-o", expected_csv], check=True)
 out_names, expected = read_csv(expected_csv)
 _, x = read_csv(INPUT)
 
