@@ -185,7 +185,22 @@ Labelled read_labelled(const ir::Module& m, const std::string& path, const std::
   if (auto schema = ir::read_schema(m)) {
     d.x = ir::encode_table(*schema, d.text);
   } else {
-    csv::Table t = csv::read(path);
+    // The inputs as numbers; the target column may hold class names.
+    csv::Table t;
+    t.columns = d.text.columns;
+    t.values.reserve(d.text.cells.size());
+    for (std::size_t r = 0; r < d.text.rows(); ++r)
+      for (std::size_t c = 0; c < t.columns.size(); ++c) {
+        if (c == tcol) {
+          t.values.push_back(0.0f);
+          continue;
+        }
+        const auto v = ir::parse_number(d.text.at(r, c));
+        if (!v)
+          throw Error(fmt::format("{}:{}: column '{}': cannot read '{}' as a number", path, d.text.lines[r],
+                                  t.columns[c], d.text.at(r, c).substr(0, 40)));
+        t.values.push_back(*v);
+      }
     d.x = select_inputs(m, t, path, by_position, "eval", {d.target});
   }
   return d;

@@ -153,6 +153,8 @@ TEST_CASE("link: an ensemble module for every engine and emitter; inspect shows 
   const std::string right = member("right.evir", "%1", "%0"), wrong = member("wrong.evir", "%0", "%1");
   const std::string wrong2 = member("wrong2.evir", "%0", "%1");
   write_file_atomic(tmp.file("val.csv"), "a,label\n1,1\n-1,0\n2,1\n-3,0\n");
+  // evoc eval reads the labels of a model that names its classes by those names.
+  write_file_atomic(tmp.file("val_named.csv"), "a,label\n1,pos\n-1,neg\n2,pos\n-3,neg\n");
   const std::string ens = tmp.file("ens.evir");
   // One right member outvoted by two wrong ones: the ensemble is worse than its best member.
   auto r = run_evoc("link " + right + " " + wrong + " " + wrong2 + " -o " + ens + " --validate " + tmp.file("val.csv"));
@@ -173,14 +175,14 @@ TEST_CASE("link: an ensemble module for every engine and emitter; inspect shows 
   CHECK(inspect.out.find("member 1  " + right + ": 1 ops") != std::string::npos);
   CHECK(inspect.out.find("meta outputs = probabilities") != std::string::npos);
   // Every engine agrees; eval reads the probabilities as probabilities.
-  auto interp = run_evoc("run " + ens + " --engine interp --by-name -i " + tmp.file("val.csv"));
-  auto jit = run_evoc("run " + ens + " --engine jit --by-name -i " + tmp.file("val.csv"));
+  auto interp = run_evoc("run " + ens + " --engine interp --by-name --output probabilities -i " + tmp.file("val.csv"));
+  auto jit = run_evoc("run " + ens + " --engine jit --by-name --output probabilities -i " + tmp.file("val.csv"));
   CHECK(interp.status == 0);
   CHECK(interp.out == jit.out);
   CHECK(interp.out.rfind("neg,pos\n", 0) == 0);
-  auto eval = run_evoc("eval " + ens + " --engine jit -i " + tmp.file("val.csv"));
+  auto eval = run_evoc("eval " + ens + " --engine jit -i " + tmp.file("val_named.csv"));
   CHECK(eval.out.find("accuracy  0.0000") != std::string::npos);
-  auto eval_good = run_evoc("eval " + tmp.file("good.evir") + " -i " + tmp.file("val.csv"));
+  auto eval_good = run_evoc("eval " + tmp.file("good.evir") + " -i " + tmp.file("val_named.csv"));
   CHECK(eval_good.out.find("accuracy  1.0000") != std::string::npos);
   CHECK(run_evoc("opt " + ens + " -O3 -o " + tmp.file("opt.evir")).status == 0);
   for (const char* emit : {"header", "c", "obj"})
