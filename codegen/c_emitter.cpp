@@ -17,6 +17,7 @@
 
 #include "codegen/options.h"
 #include "ir/error.h"
+#include "ir/liveness.h"
 #include "ir/printer.h"
 #include "ir/scalar.h"
 #include "ir/verifier.h"
@@ -160,16 +161,6 @@ static EVOC_INLINE float evoc_from_bits(int32_t i) {
 
 )";
 
-/// The values the outputs depend on (the others would only draw unused-variable warnings).
-std::vector<bool> live_values(const ir::Module& m) {
-  std::vector<bool> live(m.values.size(), false);
-  for (ir::ValueId o : m.outputs) live[o] = true;
-  for (std::size_t id = m.values.size(); id-- > 0;)
-    if (live[id])
-      for (ir::ValueId a : m.values[id].args) live[a] = true;
-  return live;
-}
-
 /// The statements computing value `id` of `m` into a constant named `v<id>`.
 std::vector<Statement> value_statements(const ir::Module& m, ir::ValueId id,
                                         const std::set<ir::Op>& helpers) {
@@ -224,7 +215,7 @@ std::string emit_c(const ir::Module& m, const std::string& symbol) {
                             "choose another with --name",
                             symbol, symbol == default_symbol(m) ? fmt::format(" (the default for module {})", ir::quote(m.name)) : ""));
 
-  const std::vector<bool> live = live_values(m);
+  const std::vector<bool> live = ir::live_values(m);
   std::set<ir::Op> helpers;
   for (ir::ValueId id = 0; id < m.values.size(); ++id) {
     const ir::Op op = m.values[id].op;

@@ -22,15 +22,6 @@ std::optional<std::size_t> minmax_constant_operand(const ir::Module& m, const ir
 
 }  // namespace
 
-std::vector<bool> live_values(const ir::Module& m) {
-  std::vector<bool> live(m.values.size(), false);
-  for (ir::ValueId out : m.outputs) live[out] = true;
-  for (std::size_t id = m.values.size(); id-- > 0;)
-    if (live[id])
-      for (ir::ValueId arg : m.values[id].args) live[arg] = true;
-  return live;
-}
-
 // With stream_dots, term i of a dot is added right after its operand is computed (and terms
 // 0..i-1 are in). The partial sums of a wide dot (the head) then overlap with the rest of the
 // graph, the sums of several heads over the same operands advance side by side (iris, 3 heads

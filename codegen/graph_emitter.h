@@ -12,12 +12,13 @@
 #include <llvm/IR/IRBuilder.h>
 
 #include "codegen/llvm_arith.h"
+#include "ir/liveness.h"
 #include "ir/module.h"
 
 namespace evoc::codegen {
 
 /// Values that an output depends on (only those are lowered).
-std::vector<bool> live_values(const ir::Module& m);
+using ir::live_values;
 
 /// How the graph is emitted.
 struct GraphShape {
