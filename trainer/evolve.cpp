@@ -114,16 +114,12 @@ void check_options(const Options& o) {
   require(o.threads >= 1, "--threads must be at least 1");
   require(o.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
   require(o.migrate_every >= 1, "--migrate-every must be at least 1");
-  require(!o.islands || (o.checkpoint_dir.empty() && o.resume_dir.empty()),
-          "--islands: --checkpoint and --resume are not supported with islands yet");
   require(!o.cluster || o.device == "cpu", "--device cuda: runs of many ranks train on the CPU only");
   require(o.time_limit >= 0, "--time-limit must be at least 0");
   require(o.early_stop >= 0, "--early-stop must be at least 0");
   require(o.test_fraction >= 0 && o.test_fraction < 1, "--test-fraction must be in [0, 1)");
   require(o.validation_data || (o.validation_fraction > 0 && o.validation_fraction < 1),
           "--validation-fraction must be in (0, 1)");
-  require(!o.cluster || o.islands || o.time_limit == 0,
-          "--time-limit: data-parallel ranks would stop at different minibatches; use --epochs or --early-stop");
 }
 
 /// The options that shape a run's trajectory (all but --epochs and I/O), for --resume checks.
@@ -137,7 +133,8 @@ std::string fingerprint(const Options& o) {
       task_name(o.task), o.lr, o.batch, o.weight_decay, o.optimizer == Optimizer::Adam ? "adam" : "adamw",
       o.max_ops, o.grow, o.pool, o.prune_below, o.min_gain, o.significance, o.fallback_significance, o.patience, o.layers, o.width,
       activation_name(o.activation), norm_name(o.norm), fmt::join(ops, ","), o.seed, o.device,
-      o.validation_data ? std::string("file") : fmt::format("{}", o.validation_fraction), o.test_fraction);
+      o.validation_data ? std::string("file") : fmt::format("{}", o.validation_fraction), o.test_fraction) +
+         (o.islands ? fmt::format(" islands migrate-every={}", o.migrate_every) : "");
 }
 
 /// FNV-1a of the data set's names and values, continued from `h`.
@@ -401,8 +398,11 @@ using Clock = std::chrono::steady_clock;
 /// Thrown from within an epoch when the run must stop (that epoch's training is dropped).
 struct RunStopped {};
 
-/// When a run stops early: at its time limit, or once Options::stop reads true. Checked before
-/// every minibatch.
+/// When a run stops early: at its time limit, or once Options::stop reads true. A process alone
+/// checks before every minibatch. Ranks of a run stop together, at the same point of the same
+/// epoch, or their exchanges would no longer pair up: each rank posts its reasons (votes) into an
+/// exchange the ranks make anyway (the gradient sum of a data-parallel step, and one at the end of
+/// every epoch), and every rank stops if any rank would.
 class Stopper {
  public:
   Stopper(const Options& o, Clock::time_point start) : flag_(o.stop), has_deadline_(o.time_limit > 0) {
@@ -410,10 +410,23 @@ class Stopper {
     const double limit = std::min(o.time_limit, 1e9);
     deadline_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
   }
-  /// Throws RunStopped if the run must stop now.
+  /// This process alone: throws RunStopped if the run must stop now.
   void check() {
-    if (flag_ && flag_->load(std::memory_order_relaxed)) reason = "stop requested";
-    else if (has_deadline_ && Clock::now() >= deadline_) reason = "time limit";
+    float votes[kVotes];
+    vote(votes);
+    tally(votes);
+  }
+  /// Slots an exchange carries for a stop decision.
+  static constexpr int kVotes = 2;
+  /// This rank's reasons to stop now, as counts to be summed over the ranks.
+  void vote(float* votes) const {
+    votes[0] = flag_ && flag_->load(std::memory_order_relaxed) ? 1.0f : 0.0f;
+    votes[1] = has_deadline_ && Clock::now() >= deadline_ ? 1.0f : 0.0f;
+  }
+  /// Throws RunStopped if any rank voted to stop (`votes` summed over the ranks).
+  void tally(const float* votes) {
+    if (votes[0] > 0) reason = "stop requested";
+    else if (votes[1] > 0) reason = "time limit";
     if (!reason.empty()) throw RunStopped{};
   }
   std::string reason;  ///< why the run stopped ("" while it runs)
@@ -439,7 +452,9 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
-    stopper.check();
+    float votes[Stopper::kVotes];
+    if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
+    else stopper.check();
     auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
@@ -447,7 +462,10 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     torch::Tensor out = forward(net, p.train.x.index_select(0, index), Mode::Train).output;
     torch::Tensor loss = loss_of(out, p.train.y.index_select(0, index), p.task);
     loss.backward();
-    if (cluster) sum_step(*cluster, net, static_cast<double>(count) / static_cast<double>(size));
+    if (cluster) {
+      sum_step(*cluster, net, static_cast<double>(count) / static_cast<double>(size), votes, Stopper::kVotes);
+      stopper.tally(votes);
+    }
     optimizer_step(net, o.optimizer, o.lr, o.weight_decay);
     total += loss.item<double>() * static_cast<double>(count);
     seen += count;
@@ -657,10 +675,11 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
   return run;
 }
 
-/// The checkpoint to resume. Data-parallel ranks resume from rank 0's: it reads and checks the
-/// file and sends it, so the directory need only be on rank 0's machine.
+/// The checkpoint to resume. Ranks of a run resume from rank 0's: it reads and checks the file
+/// and sends it, so the directory need only be on rank 0's machine; an island takes its own
+/// state from it.
 Checkpoint read_resumed_checkpoint(const Options& o, const std::string& path, torch::Device device) {
-  if (!o.cluster || o.islands) return read_checkpoint(o.resume_dir, device);
+  if (!o.cluster) return read_checkpoint(o.resume_dir, device);
   std::string text, error;
   if (o.cluster->rank() == 0) {
     try {
@@ -672,7 +691,16 @@ Checkpoint read_resumed_checkpoint(const Options& o, const std::string& path, to
   std::string sent = o.cluster->broadcast(error.empty() ? "ok\n" + text : "error\n" + error);
   if (sent.starts_with("error\n"))
     throw Error(o.cluster->rank() == 0 ? error : "rank 0 cannot resume: " + sent.substr(6));
-  return checkpoint_from_text(sent.substr(3), path, device);
+  Checkpoint c = checkpoint_from_text(sent.substr(3), path, device);
+  const std::size_t others = static_cast<std::size_t>(o.cluster->size() - 1);
+  if (o.islands && c.islands.size() != others)
+    throw Error(fmt::format("{}: a checkpoint of {} islands; this run has {} ranks", path, c.islands.size() + 1,
+                            others + 1));
+  if (!o.islands || o.cluster->rank() == 0) {
+    c.islands.clear();
+    return c;
+  }
+  return std::move(c.islands[static_cast<std::size_t>(o.cluster->rank() - 1)]);
 }
 
 /// A run read back from --resume: it must have been started with the same options on the same
@@ -858,13 +886,24 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   return s;
 }
 
-/// Saves the run and the network it would output now (best.evir, with its summary).
+/// Saves the run and the network it would output now (best.evir, with its summary). Islands:
+/// every rank takes part (the states are gathered, and the output is the best island's), and
+/// rank 0 writes them all.
 void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
   Choice chosen = choose(run, p, o);
+  Checkpoint c{fingerprint(o), hash, run, chosen.best->net, {}};
+  BestNetwork island;
+  if (o.islands && o.cluster) {
+    const std::vector<std::string> states = o.cluster->all_gather(checkpoint_to_json(c).dump());
+    best_island(chosen, island, p, o, p.train.x.device());
+    if (o.cluster->rank() != 0) return;
+    c.output = chosen.best->net;
+    for (std::size_t r = 1; r < states.size(); ++r)
+      c.islands.push_back(checkpoint_from_text(states[r], fmt::format("island {}", r), p.train.x.device()));
+  }
   Summary summary = summarize(run, chosen, data, p, *trained_network(chosen.best->net));
   ir::Module best = export_run(chosen.best->net, data, p, o, summary);
-  write_checkpoint(o.checkpoint_dir, Checkpoint{fingerprint(o), hash, run, chosen.best->net},
-                   ir::print_module(best));
+  write_checkpoint(o.checkpoint_dir, c, ir::print_module(best));
 }
 
 /// The result of a run: its chosen network, exported, with the summary.
@@ -899,6 +938,16 @@ int usable_threads(const Options& o, const Callbacks& callbacks) {
   if (callbacks.on_info)
     callbacks.on_info(fmt::format("--threads {}: this machine has {} cores; using at most {}", o.threads, cores, cores));
   return cores;
+}
+
+/// --early-stop: whether the run has set no new best for Options::early_stop epochs. Islands
+/// stop together, once that holds on every island (data-parallel ranks agree by construction).
+bool stale_everywhere(const RunState& run, const Options& o, int epoch) {
+  const bool stale = epoch - run.best.epoch >= o.early_stop;
+  if (!o.cluster || !o.islands) return stale;
+  double stale_islands = stale ? 1 : 0;
+  o.cluster->sum(&stale_islands, 1);
+  return stale_islands == o.cluster->size();
 }
 
 /// The error for a run that diverged in `epoch`, naming the last checkpoint it leaves.
@@ -947,16 +996,34 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     if (o.cluster && !o.islands)  // data-parallel: every rank holds the same networks, checked
       o.cluster->check_same(network_hash(run.net) * 31 + (run.has_linear ? network_hash(run.linear) : 0),
                             fmt::format("epoch {}", epoch));
-    const bool writer = !o.cluster || o.cluster->rank() == 0;  // one checkpoint: rank 0's
-    if (writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs)) {
+    // One checkpoint, rank 0's (it alone may have --checkpoint): ranks learn of it, and of every
+    // rank's reasons to stop, in one exchange at the end of the epoch.
+    const bool writer = !o.cluster || o.cluster->rank() == 0;
+    bool checkpoint = writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs);
+    float votes[Stopper::kVotes + 1] = {};
+    if (o.cluster) {
+      stopper.vote(votes);
+      votes[Stopper::kVotes] = checkpoint ? 1.0f : 0.0f;
+      o.cluster->sum(votes, Stopper::kVotes + 1);
+      checkpoint = votes[Stopper::kVotes] > 0;
+    }
+    if (checkpoint && (writer || o.islands)) {
       save_checkpoint(run, data, p, o, hash);
       last_checkpoint = epoch;
     }
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
-    if (o.early_stop > 0 && epoch < o.epochs && epoch - run.best.epoch >= o.early_stop) {
+    if (o.early_stop > 0 && epoch < o.epochs && stale_everywhere(run, o, epoch)) {
       stopped = "early stop";
       break;
+    }
+    if (o.cluster && epoch < o.epochs) {
+      try {
+        stopper.tally(votes);  // islands decide only here
+      } catch (const RunStopped&) {
+        stopped = stopper.reason;
+        break;
+      }
     }
   }
   Result result = finish_run(run, data, p, o, callbacks);

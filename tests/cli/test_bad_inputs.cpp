@@ -567,7 +567,8 @@ const std::vector<Case> kTrainCases = {
 const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use"};
 
 /// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
-const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
+const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options",
+                                                 "dist-islands-resume-ranks"};
 
 /// Replaces every `$D` and `$G` in `s`.
 std::string expand(std::string s, const std::string& dir) {
