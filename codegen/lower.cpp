@@ -31,13 +31,22 @@
 // the rows that exist out of it with two more loops; there is no scalar copy. The loops are a
 // few dozen instructions whatever the number of columns, where the transposes grow with it.
 // Huge kernels (kHugeColumns, kHugeOps) take this shape at every level, with each output stored
-// into its tile as soon as it is computed, so that compile time stays about linear in their size.
+// into its tile as soon as it is computed. Their graph, when larger than kPartWeight, is cut into
+// parts in the order of its values, each an internal function
+//
+//   SYMBOL.partK(in, out, scratch): for the values of part K, in the interpreter's order: inputs
+//     from column c of `in`, values of earlier parts from their slot of `scratch`, outputs
+//     stored into column o of `out`, values that later parts read stored into their slot
+//
+// which the step calls in turn on the tiles (W = 1: on a copy of the row's inputs and the output
+// row), so that no LLVM pass sees more than one part at a time and the compile time stays about
+// linear in the size of the kernel.
 #include "codegen/lower.h"
 
 #include <algorithm>
 #include <bit>
-#include <string>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -104,7 +113,7 @@ constexpr std::size_t kHugeOps = 8192;
 
 /// Huge kernels with more ops than this (weighed by op_weight, about LLVM instructions) compute
 /// their graph in parts of about this size, each an internal function that the step calls, and
-/// pass the values read by later parts through a stack tile (kernel_parts). Instruction
+/// pass the values read by later parts through a stack tile (plan_parts). Instruction
 /// selection works on a basic block at a time and the register allocator on a function at a
 /// time, and both take time that grows faster than linearly with their size: parts of bounded
 /// size make the compile time about linear in the number of parts.
@@ -127,7 +136,7 @@ class KernelLowering {
       transcendentals += live_[id] && is_transcendental(m.values[id].op);
     }
     outline_ = transcendentals >= kOutlineThreshold;
-    if (huge() && (tiles() || o_.width == 1)) plan_parts();
+    if (huge() && (tiles() || (o_.width == 1 && m.n_in() * sizeof(float) <= kMaxTileBytes))) plan_parts();
   }
 
   llvm::Function* run();
@@ -636,11 +645,9 @@ llvm::Function* KernelLowering::part_function(std::size_t p) {
     b_.CreateAlignedStore(v, q, align);
   };
   const GraphShape shape{.width = width, .native_floor = o_.native_floor, .stream_dots = false};
-  ConstantSource constants;
-  if (huge()) constants = [this, width](float v) { return table_constant(v, width); };
   codegen::emit_graph(
       b_, m_, live_, shape, {}, [&](LlvmArith& a, ir::Op op, llvm::Value* x) { return emit_unary(a, width, op, x); },
-      constants,
+      [this, width](float v) { return table_constant(v, width); },
       [&](std::size_t o, llvm::Value* v) {
         const auto [q, align] = column(out, o);
         b_.CreateAlignedStore(v, q, align);
