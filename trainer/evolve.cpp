@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -53,6 +54,9 @@ constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear pe
 struct SplitTensors {
   torch::Tensor x, y;
   int threads = 1;  ///< LibTorch threads for a pass over the whole split (see kElementsPerThread)
+  /// Data-parallel validation rows: each rank runs the forward pass on its share of them and
+  /// the ranks gather the outputs (every rank then scores the whole split, with the same bits).
+  Cluster* shards = nullptr;
 };
 
 
@@ -255,6 +259,7 @@ Problem make_problem(const Dataset& data, const Options& options, int threads, t
   standardise(p, data);
   p.train = split_tensors(p, data, p.split.train, device, threads);
   p.validation = split_tensors(p, validation ? *validation : data, p.split.validation, device, threads);
+  if (options.cluster && !options.islands) p.validation.shards = options.cluster;
   return p;
 }
 
@@ -287,10 +292,31 @@ class ThreadScope {
   int threads_;
 };
 
+/// Data-parallel: the rows of every rank's `part` (a shard of a split, rank order being row
+/// order), joined into the whole split's on every rank.
+torch::Tensor gather_rows(Cluster& cluster, const torch::Tensor& part) {
+  const torch::Tensor t = part.to(torch::kCPU).contiguous();
+  const std::string mine(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  std::string all;
+  for (const std::string& bytes : cluster.all_gather(mine)) all += bytes;
+  const int64_t row_bytes = t.numel() ? t.nbytes() / t.size(0) : t.element_size() * (t.dim() > 1 ? t.size(1) : 1);
+  std::vector<int64_t> shape = t.sizes().vec();
+  shape[0] = static_cast<int64_t>(all.size()) / row_bytes;
+  torch::Tensor whole = torch::empty(shape, t.options());
+  std::memcpy(whole.data_ptr(), all.data(), all.size());
+  return whole.to(part.device());
+}
+
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   torch::NoGradGuard no_grad;
   ThreadScope threads(split.threads);
-  torch::Tensor out = forward(net, split.x, Mode::Eval).output;
+  torch::Tensor out;
+  if (split.shards) {
+    auto [first, count] = shard_of(split.x.size(0), split.shards);
+    out = gather_rows(*split.shards, forward(net, split.x.narrow(0, first, count), Mode::Eval).output);
+  } else {
+    out = forward(net, split.x, Mode::Eval).output;
+  }
   Evaluation e;
   if (task == Task::Classify) {
     e.row_losses = torch::nn::functional::cross_entropy(
@@ -886,11 +912,11 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   return s;
 }
 
-/// Saves the run and the network it would output now (best.evir, with its summary). Islands:
-/// every rank takes part (the states are gathered, and the output is the best island's), and
-/// rank 0 writes them all.
+/// Saves the run and the network it would output now (best.evir, with its summary). Every rank
+/// of a run takes part (data-parallel ranks evaluate together; islands gather their states, and
+/// the output is the best island's), and rank 0 writes.
 void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
-  Choice chosen = choose(run, p, o);
+  Choice chosen = choose(run, p, o);  // data-parallel ranks evaluate together: every rank is here
   Checkpoint c{fingerprint(o), hash, run, chosen.best->net, {}};
   BestNetwork island;
   if (o.islands && o.cluster) {
@@ -902,6 +928,7 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
       c.islands.push_back(checkpoint_from_text(states[r], fmt::format("island {}", r), p.train.x.device()));
   }
   Summary summary = summarize(run, chosen, data, p, *trained_network(chosen.best->net));
+  if (o.cluster && o.cluster->rank() != 0) return;
   ir::Module best = export_run(chosen.best->net, data, p, o, summary);
   write_checkpoint(o.checkpoint_dir, c, ir::print_module(best));
 }
@@ -1007,7 +1034,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
       o.cluster->sum(votes, Stopper::kVotes + 1);
       checkpoint = votes[Stopper::kVotes] > 0;
     }
-    if (checkpoint && (writer || o.islands)) {
+    if (checkpoint) {
       save_checkpoint(run, data, p, o, hash);
       last_checkpoint = epoch;
     }
