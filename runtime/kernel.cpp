@@ -171,7 +171,7 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   state->n_in = m.n_in();
   state->n_logits = m.n_out();
   state->output = options.output;
-  state->scores = m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
+  state->scores = scores_of(m);
   state->n_out = output_width(options.output, m.n_out());
   state->input_names = m.input_names;
   state->class_names = ir::class_names(m);

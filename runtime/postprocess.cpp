@@ -5,6 +5,7 @@
 #include <string>
 
 #include "ir/error.h"
+#include "ir/metrics.h"
 
 namespace evoc {
 
@@ -25,6 +26,10 @@ std::size_t output_width(Output mode, std::size_t n_logits) {
       return 1;
   }
   return n_logits;
+}
+
+Scores scores_of(const ir::Module& m) {
+  return m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
 }
 
 namespace {
@@ -56,11 +61,7 @@ void probabilities(std::size_t k, const float* z, float* p, Scores scores) {
 }
 
 float argmax(std::size_t k, const float* z, Scores scores) {
-  if (k == 1) return z[0] > (scores == Scores::Probabilities ? 0.5f : 0.0f) ? 1.0f : 0.0f;
-  std::size_t best = 0;
-  for (std::size_t c = 1; c < k; ++c)
-    if (z[c] > z[best] || (std::isnan(z[best]) && !std::isnan(z[c]))) best = c;
-  return static_cast<float>(best);
+  return static_cast<float>(metrics::predicted_class(z, k, binary_threshold(scores)));
 }
 
 }  // namespace

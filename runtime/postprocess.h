@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "ir/module.h"
+
 namespace evoc {
 
 /// What a Kernel writes for each row.
@@ -25,6 +27,13 @@ enum class Scores {
   Logits,         ///< softmax (sigmoid for one) gives the probabilities
   Probabilities,  ///< the probabilities themselves (of class 1 for one output)
 };
+
+/// What `m`'s outputs are: probabilities when its metadata says `outputs` = `probabilities` (an
+/// ensemble), else logits.
+Scores scores_of(const ir::Module& m);
+
+/// The score above which a single output predicts class 1: 0 for a logit, 0.5 for a probability.
+inline float binary_threshold(Scores scores) { return scores == Scores::Probabilities ? 0.5f : 0.0f; }
 
 /// Number of classes of a classifier with `n_logits` outputs (two for a single logit).
 inline std::size_t class_count(std::size_t n_logits) { return n_logits == 1 ? 2 : n_logits; }
