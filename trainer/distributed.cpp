@@ -493,6 +493,7 @@ void launch_workers(int workers, double timeout_seconds) {
 
 #include <nlohmann/json.hpp>
 
+#include "ir/hash.h"
 #include "trainer/parallel.h"
 
 namespace evoc::trainer {
@@ -532,10 +533,7 @@ void sum_step(Cluster& cluster, Network& net, double share) {
 }
 
 uint64_t network_hash(const Network& net) {
-  const std::string text = network_to_json(net).dump();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return fnv1a(network_to_json(net).dump(), kContentHashSeed);
 }
 
 uint64_t island_seed(uint64_t seed, int rank) {
