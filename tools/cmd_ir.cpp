@@ -13,9 +13,9 @@
 #include "ir/process.h"
 #include "ir/schema.h"
 #include "ir/verifier.h"
+#include "runtime/engine.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
-#include "tools/engine.h"
 #include "tools/scoring.h"
 
 namespace evoc::tools {

@@ -19,10 +19,10 @@
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "passes/link.h"
+#include "runtime/engine.h"
 #include "runtime/postprocess.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
-#include "tools/engine.h"
 #include "tools/ensemble_report.h"
 
 namespace evoc::tools {
