@@ -4,8 +4,11 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "ir/error.h"
 #include "ir/metrics.h"
+#include "ir/schema.h"
 
 namespace evoc {
 
@@ -30,6 +33,17 @@ std::size_t output_width(Output mode, std::size_t n_logits) {
 
 Scores scores_of(const ir::Module& m) {
   return m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
+}
+
+std::vector<std::string> class_labels(const ir::Module& m) {
+  const std::size_t k = class_count(m.n_out());
+  std::vector<std::string> names = ir::class_names(m);
+  if (names.empty())
+    for (std::size_t c = 0; c < k; ++c) names.push_back("class_" + std::to_string(c));
+  if (names.size() != k)
+    throw Error(fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}", m.name,
+                            names.size(), m.n_out(), k));
+  return names;
 }
 
 namespace {

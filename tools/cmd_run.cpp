@@ -69,18 +69,6 @@ bool is_classifier(const ir::Module& m, bool by_outputs = false) {
   return task == "classify" || (task.empty() && (!ir::class_names(m).empty() || (by_outputs && m.n_out() > 1)));
 }
 
-/// The class names of a classifier: its `classes` metadata, else class_0, class_1, ...
-std::vector<std::string> classes_of(const ir::Module& m) {
-  std::vector<std::string> names = ir::class_names(m);
-  const std::size_t k = class_count(m.n_out());
-  if (names.size() == k) return names;
-  if (!names.empty())
-    throw Error(fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}", m.name,
-                            names.size(), m.n_out(), k));
-  for (std::size_t c = 0; c < k; ++c) names.push_back("class_" + std::to_string(c));
-  return names;
-}
-
 /// The CSV `evoc run` writes for `n` rows of raw outputs `y`: "raw" (the module's outputs),
 /// "probabilities" (one column per class), "label" (the predicted class name, in a column named
 /// after the target), or "label,probabilities".
@@ -89,7 +77,7 @@ std::string format_outputs(const ir::Module& m, const std::vector<float>& y, std
   if (!is_classifier(m, /*by_outputs=*/true))
     throw Error(fmt::format("--output {}: model '{}' is not a classifier (its output is a value; use --output raw)",
                             mode, m.name));
-  const std::vector<std::string> classes = classes_of(m);
+  const std::vector<std::string> classes = class_labels(m);
   const std::size_t k = classes.size(), n_out = m.n_out();
   std::vector<float> p(n * k), label(n);
   const auto rows = static_cast<int64_t>(n);
@@ -133,7 +121,7 @@ std::vector<int> class_indices(const std::vector<std::string>& classes, const st
 /// The class index of each label of a classifier's labelled file.
 std::vector<int> class_truth(const ir::Module& m, const std::vector<std::string>& labels, const std::vector<int>& lines,
                              const std::string& file, const std::string& target) {
-  const std::vector<std::string> classes = classes_of(m);
+  const std::vector<std::string> classes = class_labels(m);
   if (!ir::class_names(m).empty()) return class_indices(classes, labels, lines, file, target);
   std::vector<int> truth;  // unnamed classes: the label is the class index
   for (std::size_t r = 0; r < labels.size(); ++r) {
@@ -289,7 +277,7 @@ void register_run_command(CLI::App& app) {
     auto [y, seconds] = run_rows(e->engine, m, x, n);
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
     if (is_classifier(m, /*by_outputs=*/true)) {
-      const std::vector<std::string> classes = classes_of(m);
+      const std::vector<std::string> classes = class_labels(m);
       const std::vector<int> truth = class_truth(m, labels, text.lines, e->input, target);
       const metrics::Classification s = score_classifier(m, truth, y);
       const std::size_t c = classes.size();
