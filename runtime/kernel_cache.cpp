@@ -86,7 +86,7 @@ std::string cache_key(const ir::Module& m, const codegen::CodegenOptions& o) {
   std::string key = fmt::format(
       "evoc {} codegen {}\nmodule {:016x}\ntriple {}\ncpu {}\nfeatures {}\nopt {}\nfast-math {}\nwidth "
       "{}\nsymbol {}\n",
-      EVOC_VERSION, codegen::kCodegenRevision, ir::content_hash(m), o.triple, o.cpu, o.features, o.opt_level,
+      EVOC_VERSION, codegen::codegen_revision(), ir::content_hash(m), o.triple, o.cpu, o.features, o.opt_level,
       o.fast_math, o.vector_width, codegen::kernel_symbol(m, o));
   if (o.triple.empty() && o.cpu.empty()) key += host_cpu_fingerprint();
   return key;

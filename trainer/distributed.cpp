@@ -508,6 +508,7 @@ int launch_workers(int workers, double timeout_seconds) {
 
 #include <nlohmann/json.hpp>
 
+#include "ir/hash.h"
 #include "trainer/parallel.h"
 
 namespace evoc::trainer {
@@ -550,10 +551,7 @@ void sum_step(Cluster& cluster, Network& net, double share, float* extra, int n_
 }
 
 uint64_t network_hash(const Network& net) {
-  const std::string text = network_to_json(net).dump();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return fnv1a(network_to_json(net).dump(), kContentHashSeed);
 }
 
 uint64_t island_seed(uint64_t seed, int rank) {

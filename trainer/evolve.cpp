@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/error.h"
+#include "ir/hash.h"
 #include "ir/printer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/linear.h"
@@ -142,10 +143,8 @@ std::string fingerprint(const Options& o) {
 }
 
 /// FNV-1a of the data set's names and values, continued from `h`.
-uint64_t data_hash(const Dataset& data, uint64_t h = 1469598103934665603ull) {
-  auto bytes = [&](const void* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
-  };
+uint64_t data_hash(const Dataset& data, uint64_t h = kContentHashSeed) {
+  auto bytes = [&](const void* p, std::size_t n) { h = fnv1a_bytes(p, n, h); };
   for (const auto& name : data.feature_names) bytes(name.data(), name.size() + 1);
   bytes(data.target_name.data(), data.target_name.size());
   bytes(data.features.data(), data.features.size() * sizeof(float));
