@@ -232,7 +232,9 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   info.symbol = codegen::kernel_symbol(m, options.codegen);
   if (options.device == Device::Gpu) {
     const auto start = Clock::now();
-    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu));
+    // The PTX goes through the cache (keyed by the device's architecture); loading it does not.
+    const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu, dir));
     info.source = KernelSource::Gpu;
     info.load_ms = ms_since(start);
     KernelOptions one_thread = options;

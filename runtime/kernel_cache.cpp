@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "codegen/aot.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/hash.h"
@@ -92,6 +93,14 @@ std::string cache_key(const ir::Module& m, const codegen::CodegenOptions& o) {
   return key;
 }
 
+std::string ptx_cache_key(const ir::Module& m, const codegen::CodegenOptions& options, const std::string& arch) {
+  codegen::CodegenOptions gpu = options;
+  gpu.cpu = arch;
+  gpu.triple.clear();
+  // The marker comes first: no CPU key starts with it (theirs start with "evoc ").
+  return "kind ptx\n" + cache_key(m, codegen::gpu_codegen_options(gpu));
+}
+
 KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
@@ -101,9 +110,12 @@ KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
 }
 
 std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const {
-  const std::string key = cache_key(m, options);
+  return entry_path_for_key(cache_key(m, options), ".so");
+}
+
+std::string KernelCache::entry_path_for_key(const std::string& key, std::string_view suffix) const {
   const std::string name =
-      fmt::format("{:016x}{:016x}.so", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull));
+      fmt::format("{:016x}{:016x}{}", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull), suffix);
   return (std::filesystem::path(dir_) / name).string();
 }
 
