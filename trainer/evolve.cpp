@@ -479,7 +479,7 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
     float votes[Stopper::kVotes];
     if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
-    else stopper.check();
+    else if (!o.cluster) stopper.check();  // (islands decide at the end of the epoch)
     auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
