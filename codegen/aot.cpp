@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "codegen/c_emitter.h"
 #include "codegen/header.h"
 #include "codegen/pipeline.h"
 #include "ir/error.h"
@@ -21,7 +22,7 @@
 namespace evoc::codegen {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, EmitKind>, 7> kEmitKinds{{
+constexpr std::array<std::pair<std::string_view, EmitKind>, 8> kEmitKinds{{
     {"llvm", EmitKind::Llvm},
     {"asm", EmitKind::Asm},
     {"obj", EmitKind::Object},
@@ -29,6 +30,7 @@ constexpr std::array<std::pair<std::string_view, EmitKind>, 7> kEmitKinds{{
     {"so", EmitKind::SharedObject},
     {"ptx", EmitKind::Ptx},
     {"cubin", EmitKind::Cubin},
+    {"c", EmitKind::C},
 }};
 
 std::string link_shared_object(const std::string& object, const std::string& triple) {
@@ -115,6 +117,7 @@ std::string emit_kind_names() {
 
 Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions& options) {
   if (kind == EmitKind::Header) return {kernel_header(m, kernel_symbol(m, options)), {}};
+  if (kind == EmitKind::C) return {emit_c(m, kernel_symbol(m, options)), {}};
   const bool gpu = kind == EmitKind::Ptx || kind == EmitKind::Cubin;
   LlvmKernel k = build_llvm_kernel(m, gpu ? gpu_codegen_options(options) : options);
   Artifact a;
@@ -131,7 +134,8 @@ Artifact emit_artifact(const ir::Module& m, EmitKind kind, const CodegenOptions&
       a.data = assemble_ptx(emit_machine_code(k, llvm::CodeGenFileType::AssemblyFile, options.time_passes),
                             k.machine->getTargetCPU().str());
       break;
-    case EmitKind::Header: break;
+    case EmitKind::Header:
+    case EmitKind::C: break;
   }
   a.times = k.times;
   return a;

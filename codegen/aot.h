@@ -5,6 +5,7 @@
 //   so      shared object (linked by the system C compiler driver `cc -shared`)
 //   ptx     a CUDA kernel as PTX text (NVPTX back end; one thread per row, see ptx.h)
 //   cubin   that PTX assembled by CUDA's `ptxas` for one GPU architecture
+//   c       portable C99 source of the kernel (no LLVM involved, see c_emitter.h)
 // An object has no undefined symbols: linking it needs no evoc, LLVM or even libm.
 #pragma once
 
@@ -19,9 +20,10 @@
 namespace evoc::codegen {
 
 /// What emit_artifact produces.
-enum class EmitKind { Llvm, Asm, Object, Header, SharedObject, Ptx, Cubin };
+enum class EmitKind { Llvm, Asm, Object, Header, SharedObject, Ptx, Cubin, C };
 
-/// The kind for an --emit name ("llvm", "asm", "obj", "header", "so"); nullopt otherwise.
+/// The kind for an --emit name ("llvm", "asm", "obj", "header", "so", "ptx", "cubin", "c"); nullopt
+/// otherwise.
 std::optional<EmitKind> emit_kind_from_name(std::string_view name);
 /// Every --emit name, comma separated (for help texts).
 std::string emit_kind_names();

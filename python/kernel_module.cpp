@@ -15,11 +15,10 @@
 #include <vector>
 
 #include "codegen/aot.h"
-#include "codegen/c_emitter.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/parser.h"
-#include "passes/pass_manager.h"
+#include "runtime/compile.h"
 #include "runtime/kernel.h"
 #include "runtime/postprocess.h"
 
@@ -164,23 +163,12 @@ py::object compile_model(const std::string& path, const std::string& emit, const
       throw py::type_error("compile: unknown option '" + k.cast<std::string>() + "'");
   std::string data;
   {
+    const auto kind = evoc::codegen::emit_kind_from_name(emit);
+    if (!kind)
+      throw evoc::Error("compile: unknown emit='" + emit + "' (expected " + evoc::codegen::emit_kind_names() + ")");
     evoc::ir::Module m = evoc::ir::read_module(path);
-    options.model_hash = evoc::ir::content_hash(m);  // the model as given (see evoc compile)
     py::gil_scoped_release unlocked;
-    if (emit != "header") {
-      evoc::passes::PassOptions pass_options;
-      pass_options.fast_math = options.fast_math;
-      evoc::passes::optimize(m, static_cast<evoc::passes::OptLevel>(ir_opt), pass_options);
-    }
-    if (emit == "c") {
-      data = evoc::codegen::emit_c(m, evoc::codegen::kernel_symbol(m, options));
-    } else {
-      const auto kind = evoc::codegen::emit_kind_from_name(emit);
-      if (!kind)
-        throw evoc::Error("compile: unknown emit='" + emit + "' (expected " + evoc::codegen::emit_kind_names() +
-                          ", c)");
-      data = evoc::codegen::emit_artifact(m, *kind, options).data;
-    }
+    data = evoc::compile_model(std::move(m), *kind, options, ir_opt).data;
     if (!output.empty()) evoc::write_file_atomic(output, data);
   }
   if (!output.empty()) return py::none();

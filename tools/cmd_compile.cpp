@@ -16,10 +16,9 @@
 #include <fmt/core.h>
 
 #include "codegen/aot.h"
-#include "codegen/c_emitter.h"
 #include "ir/error.h"
 #include "ir/parser.h"
-#include "passes/pass_manager.h"
+#include "runtime/compile.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
 
@@ -36,33 +35,19 @@ bool is_binary(const std::string& emit) { return emit == "obj" || emit == "so" |
 bool is_gpu(const std::string& emit) { return emit == "ptx" || emit == "cubin"; }
 
 void run_compile(const CompileOptions& o) {
-  ir::Module m = ir::read_module(o.input);
-  codegen::CodegenOptions options = o.codegen;
-  options.model_hash = ir::content_hash(m);  // the model as given, as the header says
-  // The header describes the model as given (its hash included); the code, the optimised model.
-  if (o.emit != "header") {
-    passes::PassOptions pass_options;
-    pass_options.fast_math = o.codegen.fast_math;
-    passes::optimize(m, static_cast<passes::OptLevel>(o.ir_opt), pass_options);
-  }
+  const auto kind = codegen::emit_kind_from_name(o.emit);
+  if (!kind) throw Error(fmt::format("compile: unknown --emit={} (expected {})", o.emit, codegen::emit_kind_names()));
   if (is_binary(o.emit) && (o.output.empty() || o.output == "-"))
     throw Error(fmt::format("compile: --emit={} writes a binary file; give it with -o", o.emit));
-  if (o.emit == "c") {
-    emit_output(o.output, codegen::emit_c(m, codegen::kernel_symbol(m, o.codegen)));
-    return;
-  }
-  const auto kind = codegen::emit_kind_from_name(o.emit);
-  if (!kind)
-    throw Error(
-        fmt::format("compile: unknown --emit={} (expected {}, c)", o.emit, codegen::emit_kind_names()));
   if (!o.gpu.empty() && !is_gpu(o.emit))
     throw Error(fmt::format("compile: --gpu {} applies to --emit=ptx and --emit=cubin only", o.gpu));
   if (is_gpu(o.emit) && (!o.codegen.cpu.empty() || !o.codegen.triple.empty()))
     throw Error(fmt::format("compile: --emit={} targets a CUDA GPU; choose it with --gpu, not --mcpu/--target", o.emit));
+  codegen::CodegenOptions options = o.codegen;
   if (is_gpu(o.emit)) options.cpu = o.gpu;
-  const codegen::Artifact artifact = codegen::emit_artifact(m, *kind, options);
+  const codegen::Artifact artifact = compile_model(ir::read_module(o.input), *kind, options, o.ir_opt);
   emit_output(o.output, artifact.data);
-  if (o.codegen.time_passes && *kind != codegen::EmitKind::Header)
+  if (o.codegen.time_passes && *kind != codegen::EmitKind::Header && *kind != codegen::EmitKind::C)
     fmt::print(stderr, "{}: {}", o.input, artifact.times.format());
 }
 
