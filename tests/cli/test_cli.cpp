@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include "../ir/test_util.h"
 #include "cli_runner.h"
@@ -206,6 +207,23 @@ TEST_CASE("train --ensemble: K members linked into one module; --members-dir kee
   // The members are compared with the ensemble on the test split, which no member trained on.
   CHECK(r.err.find("rows no member trained on") != std::string::npos);
   CHECK(r.err.find("(400 rows, accuracy)") != std::string::npos);
+  {
+    // The scores printed there; the warning is printed exactly when the ensemble's is below the
+    // best member's.
+    double best = -1, ensemble = -1;
+    std::istringstream lines(r.err.substr(r.err.find("(400 rows, accuracy)")));
+    std::string line;
+    std::getline(lines, line);
+    for (int i = 0; i < 4 && std::getline(lines, line); ++i) {
+      const double score = std::stod(line.substr(line.find_last_of(' ') + 1));
+      if (line.find("  ensemble ") == 0) ensemble = score;
+      else best = std::max(best, score);
+    }
+    REQUIRE(ensemble >= 0);
+    REQUIRE(best >= 0);
+    const bool warned = r.err.find("evoc train: warning: the ensemble (accuracy ") != std::string::npos;
+    CHECK(warned == (ensemble < best));
+  }
   CHECK(run_evoc("verify " + ens).status == 0);
   auto inspect = run_evoc("inspect " + ens);
   CHECK(inspect.out.find("ensemble    3 members, mean;") != std::string::npos);
