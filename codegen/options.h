@@ -59,7 +59,7 @@ struct CompileTimes {
 
 /// Revision of the generated code: bumped whenever the same module and options would compile to
 /// different machine code, so that kernel caches keyed on it never serve stale kernels.
-inline constexpr int kCodegenRevision = 9;
+inline constexpr int kCodegenRevision = 10;
 
 /// The default kernel symbol of a module: "evoc_" followed by its name, with every character
 /// that is not a letter, digit or underscore replaced by an underscore.
