@@ -18,13 +18,15 @@
 // JIT set-up) at -O0 to -O3, with the compiling thread's CPU time beside the wall time.
 // Table 3, compile time at scale (one compile each, -O2): modules of 1,000 to 10,000 outputs
 // (wide_model: each output a small dot of inputs and earlier values) and network models of
-// 10,000 to 100,000 ops. Compile time must grow about linearly with both.
+// 12,500 to 100,000 ops, and the exponent of a power law fitted to each series. Compile time must
+// grow about linearly with both (huge kernels are compiled in parts of bounded size, lower.cpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -154,26 +156,48 @@ ir::Module wide_model(std::size_t outputs) {
   return m;
 }
 
-/// Table 3 (see the file comment): one -O2 compile per model, up to `max_outputs` outputs.
+/// The exponent k of the least-squares fit time = c * size^k on a log-log scale.
+double fitted_exponent(const std::vector<std::pair<double, double>>& points) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& [size, ms] : points) {
+    const double x = std::log(size), y = std::log(ms);
+    sx += x, sy += y, sxx += x * x, sxy += x * y;
+  }
+  const double n = static_cast<double>(points.size());
+  return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+/// Table 3 (see the file comment): one -O2 compile per model, wide models of max/10 .. max
+/// outputs and network models of max .. 10 x max ops, with the exponent of the fitted power law
+/// (compile CPU time against outputs, and against ops).
 void scale_table(std::size_t max_outputs) {
   fmt::print("Compile time at scale, ms (one compile at -O2, after the JIT set-up)\n\n");
   fmt::print("| model | outputs | ops | IR generation | LLVM optimisation | machine code | total (wall) | CPU |\n");
   fmt::print("|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::vector<std::pair<double, double>> wide_wall, wide_cpu, network_wall, network_cpu;
   auto row = [](const char* kind, const ir::Module& m) {
     const Phases p = median_compile(m, 2, 1);
     fmt::print("| {} | {} | {} | {:.0f} | {:.0f} | {:.0f} | {:.0f} | {:.0f} |\n", kind, m.n_out(), op_count(m), p.ir,
                p.opt, p.mc, p.wall, p.cpu);
     std::fflush(stdout);
+    return p;
   };
-  for (std::size_t n = std::min<std::size_t>(1000, max_outputs); n <= max_outputs; n *= 10) {
-    row("wide", wide_model(n));
-    if (n * 2 <= max_outputs) row("wide", wide_model(n * 2));
-    if (n * 5 <= max_outputs) row("wide", wide_model(n * 5));
+  for (std::size_t divisor : {10, 5, 2, 1}) {
+    const ir::Module m = wide_model(std::max<std::size_t>(1, max_outputs / divisor));
+    const Phases p = row("wide", m);
+    wide_wall.emplace_back(static_cast<double>(m.n_out()), p.wall);
+    wide_cpu.emplace_back(static_cast<double>(m.n_out()), p.cpu);
   }
-  for (std::size_t ops = std::min<std::size_t>(10000, 10 * max_outputs); ops <= 10 * max_outputs; ops *= 10) {
-    row("network", network_model(ops));
-    if (ops * 3 <= 10 * max_outputs) row("network", network_model(ops * 3));
+  for (std::size_t divisor : {8, 4, 2, 1}) {
+    const ir::Module m = network_model(std::max<std::size_t>(1, 10 * max_outputs / divisor));
+    const Phases p = row("network", m);
+    network_wall.emplace_back(static_cast<double>(op_count(m)), p.wall);
+    network_cpu.emplace_back(static_cast<double>(op_count(m)), p.cpu);
   }
+  fmt::print("\nFitted exponent k of time = c * n^k: outputs (wide) {:.2f} CPU, {:.2f} wall; ops (network) {:.2f} CPU, "
+             "{:.2f} wall\n",
+             fitted_exponent(wide_cpu), fitted_exponent(wide_wall), fitted_exponent(network_cpu),
+             fitted_exponent(network_wall));
 }
 
 /// Best ns/row of `run(rows)` over `reps` timed runs of at least 20 ms each. Small batches are

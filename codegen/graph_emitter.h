@@ -41,12 +41,24 @@ using ConstantSource = std::function<llvm::Value*(float)>;
 /// not all stay live to the end; empty: emit_graph returns the outputs instead.
 using OutputSink = std::function<void(std::size_t, llvm::Value*)>;
 
+/// A part of the graph, for kernels lowered in parts (huge CPU kernels, each part a function of
+/// its own: see lower.cpp). The part computes the live values with ids in [first, end), except
+/// inputs and constants; the inputs, constants and values of earlier parts that it reads are
+/// materialised on first use in the part: constants as usual, the others from `read`.
+struct GraphPart {
+  std::size_t first = 0, end = 0;
+  std::function<llvm::Value*(ir::ValueId)> read;           ///< an input, or a value of an earlier part
+  std::function<void(ir::ValueId, llvm::Value*)> defined;  ///< called with each value the part computes
+};
+
 /// Lowers every live value of `m` at the builder's insertion point, with input i equal to
 /// `inputs[i]` (null for dead inputs); returns the output values in order (none when
-/// `store_output` takes them).
+/// `store_output` takes them). With `part`, lowers only that part (`inputs` is not read,
+/// `store_output` is required and is called for the outputs with ids in the part, and
+/// shape.stream_dots must be off).
 std::vector<llvm::Value*> emit_graph(llvm::IRBuilder<>& b, const ir::Module& m, const std::vector<bool>& live,
                                      const GraphShape& shape, const std::vector<llvm::Value*>& inputs,
                                      UnaryEmitter unary, const ConstantSource& constants = {},
-                                     const OutputSink& store_output = {});
+                                     const OutputSink& store_output = {}, const GraphPart* part = nullptr);
 
 }  // namespace evoc::codegen

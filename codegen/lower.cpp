@@ -31,12 +31,22 @@
 // the rows that exist out of it with two more loops; there is no scalar copy. The loops are a
 // few dozen instructions whatever the number of columns, where the transposes grow with it.
 // Huge kernels (kHugeColumns, kHugeOps) take this shape at every level, with each output stored
-// into its tile as soon as it is computed, so that compile time stays about linear in their size.
+// into its tile as soon as it is computed. Their graph, when larger than kPartWeight, is cut into
+// parts in the order of its values, each an internal function
+//
+//   SYMBOL.partK(in, out, scratch): for the values of part K, in the interpreter's order: inputs
+//     from column c of `in`, values of earlier parts from their slot of `scratch`, outputs
+//     stored into column o of `out`, values that later parts read stored into their slot
+//
+// which the step calls in turn on the tiles (W = 1: on a copy of the row's inputs and the output
+// row), so that no LLVM pass sees more than one part at a time and the compile time stays about
+// linear in the size of the kernel.
 #include "codegen/lower.h"
 
 #include <algorithm>
 #include <bit>
 #include <functional>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -103,6 +113,21 @@ constexpr std::size_t kMaxTileBytes = 1024 * 1024;
 constexpr std::size_t kHugeColumns = 256;
 constexpr std::size_t kHugeOps = 8192;
 
+/// Huge kernels with more ops than this (weighed by op_weight, about LLVM instructions) compute
+/// their graph in parts of about this size, each an internal function that the step calls, and
+/// pass the values read by later parts through a stack tile (plan_parts). Instruction
+/// selection works on a basic block at a time and the register allocator on a function at a
+/// time, and both take time that grows faster than linearly with their size: parts of bounded
+/// size make the compile time about linear in the number of parts.
+constexpr std::size_t kPartWeight = 2048;
+
+/// About how many LLVM instructions value `v` becomes (transcendentals: inline, or a call).
+std::size_t op_weight(const ir::Value& v, bool outline) {
+  if (v.op == ir::Op::Input || v.op == ir::Op::Const) return 0;
+  if (is_transcendental(v.op)) return outline ? 2 : 48;
+  return 1 + 2 * v.args.size();
+}
+
 class KernelLowering {
  public:
   KernelLowering(const ir::Module& m, llvm::Module& out, const LowerOptions& o)
@@ -113,6 +138,7 @@ class KernelLowering {
       transcendentals += live_[id] && is_transcendental(m.values[id].op);
     }
     outline_ = transcendentals >= kOutlineThreshold;
+    if (huge() && (tiles() || (o_.width == 1 && m.n_in() * sizeof(float) <= kMaxTileBytes))) plan_parts();
   }
 
   llvm::Function* run();
@@ -136,6 +162,15 @@ class KernelLowering {
   bool huge() const { return std::max(m_.n_in(), m_.outputs.size()) >= kHugeColumns || live_ops_ >= kHugeOps; }
   /// The tile_loops step: rows to a stack tile, the graph, the outputs back to rows.
   void emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
+  /// Cuts a huge graph into parts of about kPartWeight and gives each value that a later part
+  /// reads a slot of the scratch tile (slots are reused once their value is dead); leaves
+  /// parts_ empty when one part would do, or the scratch tile would pass kMaxTileBytes.
+  void plan_parts();
+  /// Calls the part functions (created on first use) on the input columns at `in` and the output
+  /// columns at `out`: column c at c * W floats (the tiles, or a row when W is 1).
+  void emit_part_calls(llvm::Value* in, llvm::Value* out);
+  /// The function computing part `p`: (in, out, scratch) -> void.
+  llvm::Function* part_function(std::size_t p);
   /// Emits `for (i = 0; i < count; ++i) body(i)` for a count known to be at least 1, and leaves
   /// the builder after the loop.
   template <class Body>
@@ -173,7 +208,7 @@ class KernelLowering {
     llvm::LoadInst* load =
         b_.CreateAlignedLoad(f32, b_.CreateConstInBoundsGEP1_64(f32, table_, it->second), llvm::Align(4));
     load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(b_.getContext(), {}));
-    return b_.CreateVectorSplat(width, load);
+    return width == 1 ? static_cast<llvm::Value*>(load) : b_.CreateVectorSplat(width, load);
   }
   /// Gives the table of constants its contents (once the kernel is lowered).
   void finish_table() {
@@ -212,6 +247,13 @@ class KernelLowering {
   llvm::AllocaInst* tile_in_ = nullptr;   ///< n_in x W floats, column-major (tile_loops)
   llvm::AllocaInst* tile_out_ = nullptr;  ///< n_out x W floats, column-major (tile_loops)
   llvm::GlobalVariable* table_ = nullptr;  ///< the table of constants while lowering (huge kernels)
+  /// The parts of a huge graph (see plan_parts): part p computes the values [parts_[p], parts_[p + 1]).
+  std::vector<std::size_t> parts_;
+  std::vector<uint32_t> slot_;     ///< per value: its scratch slot (kNoSlot: read in no later part)
+  std::size_t n_slots_ = 0;
+  llvm::AllocaInst* scratch_ = nullptr;  ///< n_slots_ x W floats (parts)
+  std::vector<llvm::Function*> part_functions_;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
   std::vector<float> table_values_;
   std::unordered_map<uint32_t, std::size_t> table_index_;  ///< by bit pattern
 };
@@ -289,6 +331,10 @@ void KernelLowering::emit_steps() {
   BasicBlock* exit = BasicBlock::Create(ctx, "exit", fn_);
 
   b_.SetInsertPoint(entry);
+  if (!parts_.empty()) {
+    scratch_ = tile(n_slots_ * o_.width, "scratch");
+    if (o_.width == 1) tile_in_ = tile(m_.n_in(), "tile.in");
+  }
   if (tiles()) {
     tile_in_ = tile(m_.n_in() * o_.width, "tile.in");
     tile_out_ = tile(m_.outputs.size() * o_.width, "tile.out");
@@ -336,7 +382,19 @@ void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exi
   llvm::LLVMContext& ctx = out_.getContext();
   const unsigned width = o_.width;
   if (width == 1) {
-    emit_scalar_row(r);
+    if (parts_.empty()) {
+      emit_scalar_row(r);
+    } else {
+      // A row is a tile of one lane. The inputs are copied first, so that a row may be scored in
+      // place (as every other shape allows): the parts store outputs while later ones read inputs.
+      llvm::Type* f32 = b_.getFloatTy();
+      llvm::Value* x_row = b_.CreateInBoundsGEP(f32, x(), b_.CreateMul(r, x_stride()), "x.row");
+      if (m_.n_in() > 0)
+        emit_loop(b_.getInt64(m_.n_in()), "in.col", [&](llvm::Value* c) {
+          b_.CreateStore(b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, x_row, c)), b_.CreateInBoundsGEP(f32, tile_in_, c));
+        });
+      emit_part_calls(tile_in_, b_.CreateInBoundsGEP(f32, y(), b_.CreateMul(r, y_stride()), "y.row"));
+    }
     b_.CreateBr(next);
     return;
   }
@@ -456,16 +514,20 @@ void KernelLowering::emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBloc
     return std::pair{b_.CreateConstInBoundsGEP1_64(f32, t, c * width),
                      llvm::commonAlignment(llvm::Align(64), c * width * sizeof(float))};
   };
-  std::vector<llvm::Value*> columns(n_in, nullptr);
-  for (std::size_t c = 0; c < n_in; ++c)
-    if (live_[c]) {
-      const auto [p, align] = slot(tile_in_, c);
-      columns[c] = b_.CreateAlignedLoad(vec, p, align);
-    }
-  emit_graph(width, columns, [&](std::size_t o, llvm::Value* v) {
-    const auto [p, align] = slot(tile_out_, o);
-    b_.CreateAlignedStore(v, p, align);
-  });
+  if (!parts_.empty()) {
+    emit_part_calls(tile_in_, tile_out_);
+  } else {
+    std::vector<llvm::Value*> columns(n_in, nullptr);
+    for (std::size_t c = 0; c < n_in; ++c)
+      if (live_[c]) {
+        const auto [p, align] = slot(tile_in_, c);
+        columns[c] = b_.CreateAlignedLoad(vec, p, align);
+      }
+    emit_graph(width, columns, [&](std::size_t o, llvm::Value* v) {
+      const auto [p, align] = slot(tile_out_, o);
+      b_.CreateAlignedStore(v, p, align);
+    });
+  }
   // y[r + j][o] = tile.out[o * W + j] for the rows that exist
   if (n_out > 0) {
     emit_loop(rows, "out.row", [&](llvm::Value* j) {
@@ -477,6 +539,124 @@ void KernelLowering::emit_tiled_step(llvm::Value* r, BasicBlock* next, BasicBloc
     });
   }
   b_.CreateCondBr(b_.CreateICmpSGE(last, b_.getInt64(width - 1), "full"), next, exit);
+}
+
+void KernelLowering::plan_parts() {
+  const std::size_t n_values = m_.values.size();
+  std::vector<std::size_t> cuts{0};
+  std::size_t weight = 0;
+  for (std::size_t id = 0; id < n_values; ++id) {
+    if (!live_[id]) continue;
+    const std::size_t w = op_weight(m_.values[id], outline_);
+    if (weight > 0 && weight + w > kPartWeight) {
+      cuts.push_back(id);
+      weight = 0;
+    }
+    weight += w;
+  }
+  cuts.push_back(n_values);
+  if (cuts.size() <= 2) return;  // one part
+  // part_of[id]: the part computing value id; last[id]: the last part that reads it.
+  std::vector<uint32_t> part_of(n_values), last(n_values, 0);
+  for (uint32_t p = 0; p + 1 < cuts.size(); ++p)
+    for (std::size_t id = cuts[p]; id < cuts[p + 1]; ++id) part_of[id] = p;
+  for (std::size_t id = 0; id < n_values; ++id)
+    if (live_[id])
+      for (ir::ValueId a : m_.values[id].args) last[a] = std::max(last[a], part_of[id]);
+  // Slots: a value computed in part p and last read in part q > p holds its slot from p to q;
+  // the slot is free again from part q + 1 on (part q may read it after storing its own values).
+  std::vector<std::vector<uint32_t>> freed_after(cuts.size());
+  std::vector<uint32_t> free_slots;
+  slot_.assign(n_values, kNoSlot);
+  n_slots_ = 0;
+  for (uint32_t p = 0; p + 1 < cuts.size(); ++p) {
+    if (p > 0)
+      for (uint32_t s : freed_after[p - 1]) free_slots.push_back(s);
+    for (std::size_t id = cuts[p]; id < cuts[p + 1]; ++id) {
+      const ir::Op op = m_.values[id].op;
+      if (!live_[id] || op == ir::Op::Input || op == ir::Op::Const || last[id] <= p) continue;
+      uint32_t s;
+      if (free_slots.empty()) {
+        s = static_cast<uint32_t>(n_slots_++);
+      } else {
+        s = free_slots.back();
+        free_slots.pop_back();
+      }
+      slot_[id] = s;
+      freed_after[last[id]].push_back(s);
+    }
+  }
+  if (n_slots_ * o_.width * sizeof(float) > kMaxTileBytes) {  // too many values cross: one part
+    slot_.clear();
+    n_slots_ = 0;
+    return;
+  }
+  parts_ = std::move(cuts);
+}
+
+void KernelLowering::emit_part_calls(llvm::Value* in, llvm::Value* out) {
+  for (std::size_t p = 0; p + 1 < parts_.size(); ++p) {
+    llvm::Function* fn = part_function(p);
+    b_.CreateCall(fn, {in, out, scratch_});
+  }
+}
+
+llvm::Function* KernelLowering::part_function(std::size_t p) {
+  if (part_functions_.empty()) part_functions_.resize(parts_.size() - 1, nullptr);
+  if (part_functions_[p]) return part_functions_[p];
+  llvm::LLVMContext& ctx = out_.getContext();
+  llvm::Type* ptr = b_.getPtrTy();
+  auto* fn = llvm::Function::Create(llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr}, false),
+                                    llvm::GlobalValue::InternalLinkage, o_.symbol + ".part" + std::to_string(p), out_);
+  for (const char* attribute : {"no-builtins", "min-legal-vector-width"}) fn->addFnAttr(fn_->getFnAttribute(attribute));
+  for (auto kind : {llvm::Attribute::NoUnwind, llvm::Attribute::NoFree, llvm::Attribute::NoSync,
+                    llvm::Attribute::NoInline, llvm::Attribute::WillReturn})
+    fn->addFnAttr(kind);
+  for (unsigned i = 0; i < 3; ++i) {
+    fn->addParamAttr(i, llvm::Attribute::NoCapture);
+    fn->addParamAttr(i, llvm::Attribute::NoAlias);
+  }
+  fn->addParamAttr(0, llvm::Attribute::ReadOnly);
+  fn->addParamAttr(1, llvm::Attribute::WriteOnly);
+  part_functions_[p] = fn;
+
+  const llvm::IRBuilderBase::InsertPointGuard guard(b_);
+  b_.SetInsertPoint(BasicBlock::Create(ctx, "entry", fn));
+  const unsigned width = o_.width;
+  llvm::Type* f32 = b_.getFloatTy();
+  llvm::Type* type = width == 1 ? f32 : static_cast<llvm::Type*>(llvm::FixedVectorType::get(f32, width));
+  // Column c of a tile: c * W floats from its start, aligned as the tile (64 bytes) allows.
+  auto column = [&](llvm::Value* base, std::size_t c) {
+    return std::pair{b_.CreateConstInBoundsGEP1_64(f32, base, c * width),
+                     width == 1 ? llvm::Align(4) : llvm::commonAlignment(llvm::Align(64), c * width * sizeof(float))};
+  };
+  llvm::Value* in = fn->getArg(0);
+  llvm::Value* out = fn->getArg(1);
+  llvm::Value* scratch = fn->getArg(2);
+  GraphPart part;
+  part.first = parts_[p];
+  part.end = parts_[p + 1];
+  part.read = [&](ir::ValueId id) -> llvm::Value* {
+    const bool input = m_.values[id].op == ir::Op::Input;
+    const auto [q, align] = column(input ? in : scratch, input ? id : slot_[id]);
+    return b_.CreateAlignedLoad(type, q, align);
+  };
+  part.defined = [&](ir::ValueId id, llvm::Value* v) {
+    if (slot_[id] == kNoSlot) return;
+    const auto [q, align] = column(scratch, slot_[id]);
+    b_.CreateAlignedStore(v, q, align);
+  };
+  const GraphShape shape{.width = width, .native_floor = o_.native_floor, .stream_dots = false};
+  codegen::emit_graph(
+      b_, m_, live_, shape, {}, [&](LlvmArith& a, ir::Op op, llvm::Value* x) { return emit_unary(a, width, op, x); },
+      [this, width](float v) { return table_constant(v, width); },
+      [&](std::size_t o, llvm::Value* v) {
+        const auto [q, align] = column(out, o);
+        b_.CreateAlignedStore(v, q, align);
+      },
+      &part);
+  b_.CreateRetVoid();
+  return fn;
 }
 
 void KernelLowering::emit_scalar_rows(llvm::Value* r, BasicBlock* exit) {

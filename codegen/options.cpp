@@ -3,9 +3,13 @@
 
 #include <fmt/format.h>
 
+#include "codegen_revision.h"  // generated at build time (codegen/CMakeLists.txt)
 #include "ir/error.h"
 
 namespace evoc::codegen {
+
+std::string_view codegen_revision() { return EVOC_CODEGEN_REVISION; }
+
 namespace {
 
 bool is_identifier_char(char c) {

@@ -57,9 +57,11 @@ struct CompileTimes {
   std::string format() const;
 };
 
-/// Revision of the generated code: bumped whenever the same module and options would compile to
-/// different machine code, so that kernel caches keyed on it never serve stale kernels.
-inline constexpr int kCodegenRevision = 10;
+/// Revision of the generated code: 16 hex digits of a hash, derived at build time
+/// (cmake/codegen_revision.cmake), of the LLVM version and of the sources that decide what
+/// machine code a module and options compile to (codegen/, the op table, the scalar semantics).
+/// Kernel caches are keyed on it, so they never serve a kernel an older code generator made.
+std::string_view codegen_revision();
 
 /// The default kernel symbol of a module: "evoc_" followed by its name, with every character
 /// that is not a letter, digit or underscore replaced by an underscore.

@@ -7,6 +7,27 @@
 
 namespace evoc::metrics {
 
+std::size_t argmax(const float* scores, std::size_t k) {
+  std::size_t best = 0;
+  for (std::size_t j = 1; j < k; ++j)
+    if (scores[j] > scores[best] || (std::isnan(scores[best]) && !std::isnan(scores[j]))) best = j;
+  return best;
+}
+
+std::size_t predicted_class(const float* scores, std::size_t n, float threshold) {
+  if (n == 1) return scores[0] > threshold ? 1 : 0;
+  return argmax(scores, n);
+}
+
+double accuracy(const std::vector<double>& truth, const float* scores, std::size_t n, std::size_t stride,
+                float threshold) {
+  if (truth.empty()) return 0;
+  std::size_t correct = 0;
+  for (std::size_t r = 0; r < truth.size(); ++r)
+    correct += static_cast<double>(predicted_class(scores + r * stride, n, threshold)) == truth[r];
+  return static_cast<double>(correct) / static_cast<double>(truth.size());
+}
+
 Classification classify(const std::vector<int>& truth, const float* p, std::size_t k) {
   Classification c;
   c.rows = truth.size();
@@ -16,9 +37,7 @@ Classification classify(const std::vector<int>& truth, const float* p, std::size
   std::size_t correct = 0;
   for (std::size_t r = 0; r < truth.size(); ++r) {
     const float* row = p + r * k;
-    std::size_t best = 0;
-    for (std::size_t j = 1; j < k; ++j)
-      if (row[j] > row[best] || (std::isnan(row[best]) && !std::isnan(row[j]))) best = j;
+    const std::size_t best = argmax(row, k);
     const auto t = static_cast<std::size_t>(truth[r]);
     ++c.confusion[t][best];
     correct += best == t;

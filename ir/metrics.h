@@ -1,4 +1,6 @@
-// Scores of predictions against labels, accumulated in double: what `evoc eval` reports.
+// Scores of predictions against labels, accumulated in double: what `evoc eval` reports, what
+// the trainer and `evoc link --validate` score with, and the one argmax (with its NaN rule) that
+// every classifier's prediction goes through.
 #pragma once
 
 #include <cstddef>
@@ -6,6 +8,20 @@
 #include <vector>
 
 namespace evoc::metrics {
+
+/// The index of the largest of `k` scores: the first on ties; a NaN never wins (0 when all are
+/// NaN, or when k is 0).
+std::size_t argmax(const float* scores, std::size_t k);
+
+/// The class a row of `n` classifier scores predicts: their argmax; a single score (a binary
+/// classifier) predicts class 1 when it is above `threshold` (0 for a logit, 0.5 for a
+/// probability) and class 0 otherwise, NaN included.
+std::size_t predicted_class(const float* scores, std::size_t n, float threshold = 0.0f);
+
+/// The share of rows whose predicted_class (rows of `n` scores, `stride` floats apart) equals
+/// the class index `truth[r]` (a label that is not a whole number is never right); 0 for no rows.
+double accuracy(const std::vector<double>& truth, const float* scores, std::size_t n, std::size_t stride,
+                float threshold = 0.0f);
 
 /// A classifier's scores.
 struct Classification {
@@ -18,7 +34,7 @@ struct Classification {
 };
 
 /// Scores `rows` rows of `k` class probabilities (row-major) against class indices `truth`.
-/// The prediction of a row is its most probable class (the first on ties; NaNs never win).
+/// The prediction of a row is its most probable class (argmax: the first on ties; NaNs never win).
 Classification classify(const std::vector<int>& truth, const float* probabilities, std::size_t k);
 
 /// A regression's scores.

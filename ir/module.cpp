@@ -131,7 +131,7 @@ std::vector<ValueId> compact(Module& m, const std::vector<bool>& keep) {
 uint64_t content_hash(const Module& m) {
   // FNV-1a 64 of the text form, from the seed every published hash was made with (so the hashes
   // in generated headers and cache keys stay what they were).
-  return fnv1a(print_module(m), 1469598103934665603ull);
+  return fnv1a(print_module(m), kContentHashSeed);
 }
 
 }  // namespace evoc::ir

@@ -37,93 +37,118 @@ class Parser {
   Parser(std::string_view text, std::string_view file) : text_(text), file_(file) {}
 
   Module parse() {
-    enum class Section { Header, Module, Inputs, Values, Outputs } section = Section::Header;
-    int module_line = 0, n_in_col = 0, n_out_col = 0;
-    uint64_t declared_in = 0, declared_out = 0;
-    while (next_line()) {
-      if (tok_.kind == Tok::End) continue;  // blank or comment-only line
-      if (section == Section::Header) {
-        expect_word("evir", "expected 'evir 1' at the start of the file");
-        Token v = tok_;
-        if (v.kind != Tok::Number) fail(v, "expected a version number after 'evir'");
-        if (v.text != "1")
-          fail(v, fmt::format("unsupported evir version {} (this evoc reads version 1)", v.text));
-        advance();
-        expect_end();
-        section = Section::Module;
-        continue;
-      }
-      if (section == Section::Module) {
-        expect_word("module", "expected 'module \"NAME\" inputs N outputs M'");
-        module_.name = expect_string("module name");
-        expect_word("inputs", "expected 'inputs N'");
-        n_in_col = tok_.col;
-        declared_in = expect_count("input count");
-        expect_word("outputs", "expected 'outputs M'");
-        n_out_col = tok_.col;
-        declared_out = expect_count("output count");
-        expect_end();
-        module_line = line_no_;
-        section = Section::Inputs;
-        continue;
-      }
-      if (tok_.kind == Tok::Word && tok_.text == "meta") {
-        advance();
-        std::string key = expect_string("metadata key");
-        std::string value = expect_string("metadata value");
-        expect_end();
-        for (const auto& kv : module_.metadata)
-          if (kv.first == key) fail_line(fmt::format("duplicate metadata key {}", key));
-        module_.metadata.emplace_back(std::move(key), std::move(value));
-        continue;
-      }
-      if (tok_.kind == Tok::Word && tok_.text == "input") {
-        if (section != Section::Inputs) fail(tok_, "input declarations must come before every other value");
-        if (module_.values.size() >= declared_in)
-          fail(tok_, fmt::format("more input lines than the {} inputs the module declares", declared_in));
-        advance();
-        Token ref = tok_;
-        define(ref, expect_ref_id("input value"));
-        module_.input_names.push_back(expect_string("input name"));
-        expect_end();
-        module_.values.push_back(Value{Op::Input, {}, {}});
-        continue;
-      }
-      if (tok_.kind == Tok::Word && tok_.text == "output") {
-        if (section == Section::Inputs) check_inputs(declared_in, module_line, n_in_col);
-        section = Section::Outputs;
-        if (module_.outputs.size() >= declared_out)
-          fail(tok_, fmt::format("more output lines than the {} outputs the module declares", declared_out));
-        advance();
-        ValueId v = expect_use();
-        module_.outputs.push_back(v);
-        module_.output_names.push_back(expect_string("output name"));
-        expect_end();
-        continue;
-      }
-      if (tok_.kind == Tok::Ref) {
-        if (section == Section::Outputs) fail(tok_, "values must come before the output lines");
-        if (section == Section::Inputs) check_inputs(declared_in, module_line, n_in_col);
-        section = Section::Values;
-        parse_value();
-        continue;
-      }
-      fail(tok_,
-           fmt::format("expected a value definition, 'input', 'output' or 'meta', found {}", describe(tok_)));
-    }
+    Section section = Section::Header;
+    while (next_line())
+      if (tok_.kind != Tok::End) section = parse_line(section);  // not a blank or comment-only line
     if (section == Section::Header) fail_at(line_no_ ? line_no_ : 1, 1, "empty input: expected 'evir 1'");
     if (section == Section::Module) fail_at(line_no_, 1, "missing 'module' line");
-    if (section == Section::Inputs) check_inputs(declared_in, module_line, n_in_col);
-    if (module_.outputs.size() != declared_out)
-      fail_at(module_line, n_out_col,
-              fmt::format("module declares {} outputs but {} output lines follow", declared_out,
+    if (section == Section::Inputs) check_inputs(declared_in_, module_line_, n_in_col_);
+    if (module_.outputs.size() != declared_out_)
+      fail_at(module_line_, n_out_col_,
+              fmt::format("module declares {} outputs but {} output lines follow", declared_out_,
                           module_.outputs.size()));
     auto problems = verify_module(module_);
-    if (!problems.empty()) fail_at(module_line, 1, problems.front());
+    if (!problems.empty()) fail_at(module_line_, 1, problems.front());
     return std::move(module_);
   }
 
  private:
+  // ---- lines of the module ----------------------------------------------------------------
+
+  /// Where the parser is in the file: the lines come in this order.
+  enum class Section { Header, Module, Inputs, Values, Outputs };
+
+  /// Parses one non-blank line met in `section`; returns the section after it.
+  Section parse_line(Section section) {
+    if (section == Section::Header) {
+      parse_header();
+      return Section::Module;
+    }
+    if (section == Section::Module) {
+      parse_module_line();
+      return Section::Inputs;
+    }
+    if (tok_.kind == Tok::Word && tok_.text == "meta") {
+      parse_meta();
+      return section;
+    }
+    if (tok_.kind == Tok::Word && tok_.text == "input") {
+      if (section != Section::Inputs) fail(tok_, "input declarations must come before every other value");
+      parse_input();
+      return section;
+    }
+    if (tok_.kind == Tok::Word && tok_.text == "output") {
+      if (section == Section::Inputs) check_inputs(declared_in_, module_line_, n_in_col_);
+      parse_output();
+      return Section::Outputs;
+    }
+    if (tok_.kind == Tok::Ref) {
+      if (section == Section::Outputs) fail(tok_, "values must come before the output lines");
+      if (section == Section::Inputs) check_inputs(declared_in_, module_line_, n_in_col_);
+      parse_value();
+      return Section::Values;
+    }
+    fail(tok_, fmt::format("expected a value definition, 'input', 'output' or 'meta', found {}", describe(tok_)));
+  }
+
+  /// `evir 1`
+  void parse_header() {
+    expect_word("evir", "expected 'evir 1' at the start of the file");
+    Token v = tok_;
+    if (v.kind != Tok::Number) fail(v, "expected a version number after 'evir'");
+    if (v.text != "1") fail(v, fmt::format("unsupported evir version {} (this evoc reads version 1)", v.text));
+    advance();
+    expect_end();
+  }
+
+  /// `module "NAME" inputs N outputs M`
+  void parse_module_line() {
+    expect_word("module", "expected 'module \"NAME\" inputs N outputs M'");
+    module_.name = expect_string("module name");
+    expect_word("inputs", "expected 'inputs N'");
+    n_in_col_ = tok_.col;
+    declared_in_ = expect_count("input count");
+    expect_word("outputs", "expected 'outputs M'");
+    n_out_col_ = tok_.col;
+    declared_out_ = expect_count("output count");
+    expect_end();
+    module_line_ = line_no_;
+  }
+
+  /// `meta "KEY" "VALUE"`
+  void parse_meta() {
+    advance();
+    std::string key = expect_string("metadata key");
+    std::string value = expect_string("metadata value");
+    expect_end();
+    for (const auto& kv : module_.metadata)
+      if (kv.first == key) fail_line(fmt::format("duplicate metadata key {}", key));
+    module_.metadata.emplace_back(std::move(key), std::move(value));
+  }
+
+  /// `input %N "NAME"`
+  void parse_input() {
+    if (module_.values.size() >= declared_in_)
+      fail(tok_, fmt::format("more input lines than the {} inputs the module declares", declared_in_));
+    advance();
+    Token ref = tok_;
+    define(ref, expect_ref_id("input value"));
+    module_.input_names.push_back(expect_string("input name"));
+    expect_end();
+    module_.values.push_back(Value{Op::Input, {}, {}});
+  }
+
+  /// `output %N "NAME"`
+  void parse_output() {
+    if (module_.outputs.size() >= declared_out_)
+      fail(tok_, fmt::format("more output lines than the {} outputs the module declares", declared_out_));
+    advance();
+    ValueId v = expect_use();
+    module_.outputs.push_back(v);
+    module_.output_names.push_back(expect_string("output name"));
+    expect_end();
+  }
+
   // ---- lines and tokens -----------------------------------------------------------------
 
   bool next_line() {
@@ -447,6 +472,8 @@ class Parser {
   std::size_t lpos_ = 0;
   Token tok_;
   Module module_;
+  int module_line_ = 0, n_in_col_ = 0, n_out_col_ = 0;  ///< where the module line declares the counts
+  uint64_t declared_in_ = 0, declared_out_ = 0;
   std::unordered_map<uint32_t, ValueId> ids_;
 };
 

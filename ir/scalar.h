@@ -283,21 +283,35 @@ template <class B>
 class DotSum {
  public:
   using V = typename B::V;
-  void add(B& b, float weight, V v) {
-    const V term = b.mul(b.c(weight), v);
+  void add(B& b, float weight, V v) { add_term(b, b.mul(b.c(weight), v)); }
+  /// Adds a term already multiplied out (for back ends whose weights are not immediates: the
+  /// trainer's tensors).
+  void add_term(B& b, V term) {
     const std::size_t j = terms_ % kDotPartials;
     partial_[j] = terms_ < kDotPartials ? term : b.add(partial_[j], term);
     ++terms_;
   }
   V finish(B& b, float bias) const {
     if (terms_ == 0) return b.c(bias);
-    V sum = partial_[0];
-    for (std::size_t j = 1; j < kDotPartials && j < terms_; ++j) sum = b.add(sum, partial_[j]);
+    const V sum = partials_sum(b);
     return b.add(sum, b.c(bias));
+  }
+  /// finish() with a bias that is a value of the back end (the trainer's bias tensor).
+  V finish_with(B& b, V bias) const {
+    if (terms_ == 0) return bias;
+    const V sum = partials_sum(b);
+    return b.add(sum, bias);
   }
   std::size_t terms() const { return terms_; }
 
  private:
+  /// The partials that exist, summed left to right (terms_ > 0).
+  V partials_sum(B& b) const {
+    V sum = partial_[0];
+    for (std::size_t j = 1; j < kDotPartials && j < terms_; ++j) sum = b.add(sum, partial_[j]);
+    return sum;
+  }
+
   V partial_[kDotPartials]{};
   std::size_t terms_ = 0;
 };

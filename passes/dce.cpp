@@ -5,16 +5,13 @@
 // Exactness: exact. Values are pure, so removing unused ones cannot change any output.
 #include <vector>
 
+#include "ir/liveness.h"
 #include "passes/passes.h"
 
 namespace evoc::passes {
 
 void eliminate_dead_values(ir::Module& m, const PassOptions&, Counters& counters) {
-  std::vector<bool> live(m.values.size(), false);
-  for (ir::ValueId out : m.outputs) live[out] = true;
-  for (std::size_t id = m.values.size(); id-- > 0;)
-    if (live[id])
-      for (ir::ValueId a : m.values[id].args) live[a] = true;
+  const std::vector<bool> live = ir::live_values(m);
   std::size_t dead = 0;
   for (std::size_t id = m.n_in(); id < m.values.size(); ++id) dead += !live[id];
   if (dead == 0) return;

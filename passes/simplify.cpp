@@ -6,12 +6,12 @@
 // every input, NaN and Inf and -0 included (NaN payloads aside):
 //   x op e -> x for the op table's right identities (x+(-0), x-(+0), x*1, x/1, min(x,+Inf),
 //     max(x,-Inf)), on either side for commutative ops; note x+(+0) is NOT one (-0+0 = +0)
-//   min(x,x), max(x,x) -> x
+//   x op x -> x for the table's idempotent ops (min, max)
 //   x*(-1), x/(-1), (-0)-x -> neg x;  x+neg y -> x-y;  x-neg y -> x+y;  x*x -> square x
 //   x/c -> x*(1/c) when c = +-2^k and 1/c is a normal float (both round the same real once)
-//   neg neg x -> x;  abs(neg x) -> abs x;  square(neg x), square(abs x) -> square x
-//   relu y -> y when y is never negative (abs, square, exp, sigmoid, sqrt, relu: relu keeps -0)
-//   abs y -> y when y's sign bit is always clear (abs, square, exp, sigmoid)
+//   neg neg x -> x;  f(neg x), f(abs x) -> f x for the table's even ops (abs, square)
+//   f y -> y for the table's projections when y's kind is in f's range: relu y when y is never
+//     negative (relu keeps -0), abs y when y's sign bit is always clear (ops.def's range flags)
 //   affine(x; 1, -0) -> x;  affine(x; -1, -0) -> neg x;  affine(neg x; a, b) -> affine(x; -a, b)
 //   affine(affine(x; a1, -0); +-1, b) -> affine(x; +-a1, b)   (negating a product is exact)
 //   dot with one term [v w] + b -> affine(v; w, b)   (b + w*v == w*v + b: IEEE add commutes)
@@ -24,7 +24,10 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "passes/passes.h"
 #include "passes/rebuilder.h"
@@ -93,43 +96,23 @@ class Simplifier {
     return r_.emit_const(c);
   }
 
-  // Never negative (NaN aside); -0 possible.
-  bool never_negative(ValueId id) const {
-    switch (def(id).op) {
-      case Op::Abs: case Op::Square: case Op::Exp: case Op::Sigmoid: case Op::Sqrt: case Op::Relu:
-        return true;
-      default: return false;
-    }
-  }
-  // Sign bit always clear (NaN aside).
-  bool sign_clear(ValueId id) const {
-    switch (def(id).op) {
-      case Op::Abs: case Op::Square: case Op::Exp: case Op::Sigmoid: return true;
-      default: return false;
-    }
-  }
-
+  // The unary rules. Those named by an op kind are written against the op table's facts
+  // (ir/ops.def): even kinds ignore a sign change, projections leave values already in their
+  // range; so a new kind with those flags is simplified without a rule of its own.
   ValueId simplify_unary(Value v) {
+    const Op op = v.op;
     const ValueId x = v.args[0];
     const Value& dx = def(x);
-    switch (v.op) {
-      case Op::Neg:
-        if (dx.op == Op::Neg) return to("neg neg x -> x", dx.args[0]);
-        break;
-      case Op::Abs:
-        if (dx.op == Op::Neg) return to("abs(neg x) -> abs x", Value{Op::Abs, {dx.args[0]}, {}});
-        if (sign_clear(x)) return to("abs y -> y (y >= +0)", x);
-        break;
-      case Op::Relu:
-        if (never_negative(x)) return to("relu y -> y (y never negative)", x);
-        break;
-      case Op::Square:
-        if (dx.op == Op::Neg || dx.op == Op::Abs)
-          return to("square(neg|abs x) -> square x", Value{Op::Square, {dx.args[0]}, {}});
-        break;
-      default: break;
-    }
+    if (op == Op::Neg && dx.op == Op::Neg) return to("neg neg x -> x", dx.args[0]);
+    if (ir::has_flags(op, ir::OpFlag::Even) && (dx.op == Op::Neg || dx.op == Op::Abs))
+      return to(rule_name("{0}(neg|abs x) -> {0} x (even)", op), Value{op, {dx.args[0]}, {}});
+    if (ir::keeps_range_of(op, dx.op)) return to(rule_name("{0} y -> y (y in {0}'s range)", op), x);
     return r_.emit(std::move(v));
+  }
+
+  // A rule's counter name for kind `op`: `pattern` with {0} its keyword.
+  static std::string rule_name(std::string_view pattern, Op op) {
+    return fmt::format(fmt::runtime(pattern), ir::op_name(op));
   }
 
   ValueId simplify_binary(Value v) {
@@ -140,7 +123,7 @@ class Simplifier {
       if (is_const(y, *e)) return to("x op identity -> x", x);
       if (commutative && is_const(x, *e)) return to("x op identity -> x", y);
     }
-    if ((op == Op::Min || op == Op::Max) && x == y) return to("min|max(x, x) -> x", x);
+    if (ir::has_flags(op, ir::OpFlag::Idempotent) && x == y) return to(rule_name("{0}(x, x) -> x", op), x);
     if (op == Op::Mul && is_const(y, -1.0f)) return to("x*(-1) -> neg x", Value{Op::Neg, {x}, {}});
     if (op == Op::Mul && is_const(x, -1.0f)) return to("x*(-1) -> neg x", Value{Op::Neg, {y}, {}});
     if (op == Op::Div && is_const(y, -1.0f)) return to("x/(-1) -> neg x", Value{Op::Neg, {x}, {}});

@@ -6,12 +6,15 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 
 #include "codegen/aot.h"
 #include "ir/error.h"
 #include "ir/verifier.h"
+#include "runtime/kernel_cache.h"
 
 namespace evoc {
 namespace {
@@ -141,7 +144,54 @@ int attribute(int device, int which) {
   return value;
 }
 
+/// The cache is an optimisation: when it cannot be used, PTX is compiled without it, and the
+/// process says so once (in the words the CPU kernels use).
+void warn_ptx_cache_unusable(const std::string& reason) {
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    std::fprintf(stderr, "evoc: warning: the kernel cache is not used: %s (kernels are compiled in memory)\n",
+                 reason.c_str());
+  });
+}
+
 }  // namespace
+
+std::string gpu_ptx(const ir::Module& m, const codegen::CodegenOptions& options, const std::string& arch,
+                    const std::string& cache_dir, bool* hit) {
+  if (hit) *hit = false;
+  ir::verify_or_throw(m, "gpu kernel");
+  const std::string key = ptx_cache_key(m, options, arch);  // checks `arch`
+  std::optional<KernelCache> cache;
+  std::string path;
+  if (!cache_dir.empty()) {
+    try {
+      cache.emplace(cache_dir);
+      path = cache->entry_path_for_key(key, ".ptx");
+      std::string why;
+      if (std::optional<std::string> ptx = cache->load(path, key, why)) {
+        if (hit) *hit = true;
+        return *ptx;
+      }
+    } catch (const Error& e) {
+      warn_ptx_cache_unusable(e.what());
+      cache.reset();
+    }
+  }
+  // Missing, or not an entry this cache wrote (truncated, modified, another user's, writable by
+  // others): compiled again, and replaced.
+  codegen::CodegenOptions gpu = options;
+  gpu.cpu = arch;
+  gpu.triple.clear();
+  std::string ptx = codegen::emit_artifact(m, codegen::EmitKind::Ptx, gpu).data;
+  if (cache) {
+    try {
+      cache->store(path, key, ptx);
+    } catch (const Error& e) {
+      warn_ptx_cache_unusable(e.what());
+    }
+  }
+  return ptx;
+}
 
 bool gpu_available(std::string* why) {
   try {
@@ -157,6 +207,7 @@ struct GpuKernel::State {
   int device = 0;
   std::size_t n_in = 0, n_out = 0;
   std::string arch, ptx;
+  bool ptx_from_cache = false;
   CUmodule module = nullptr;
   CUfunction function = nullptr;
   unsigned max_blocks = 0;  ///< grid size cap: enough blocks to fill every multiprocessor
@@ -171,7 +222,8 @@ GpuKernel::GpuKernel(GpuKernel&&) noexcept = default;
 GpuKernel& GpuKernel::operator=(GpuKernel&&) noexcept = default;
 GpuKernel::~GpuKernel() = default;
 
-GpuKernel GpuKernel::compile(const ir::Module& m, const codegen::CodegenOptions& options, int device) {
+GpuKernel GpuKernel::compile(const ir::Module& m, const codegen::CodegenOptions& options, int device,
+                             const std::string& cache_dir) {
   ir::verify_or_throw(m, "gpu kernel");
   use_device(device);
   auto s = std::make_unique<State>();
@@ -181,11 +233,8 @@ GpuKernel GpuKernel::compile(const ir::Module& m, const codegen::CodegenOptions&
   s->arch = "sm_" + std::to_string(attribute(device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)) +
             std::to_string(attribute(device, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR));
   s->max_blocks = static_cast<unsigned>(std::max(1, attribute(device, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)) * 32);
-  codegen::CodegenOptions gpu = options;
-  gpu.cpu = s->arch;
-  gpu.triple.clear();
   const std::string symbol = codegen::kernel_symbol(m, options);
-  s->ptx = codegen::emit_artifact(m, codegen::EmitKind::Ptx, gpu).data;
+  s->ptx = gpu_ptx(m, options, s->arch, cache_dir, &s->ptx_from_cache);
   check(driver().cuModuleLoadData(&s->module, s->ptx.c_str()), "loading the PTX (cuModuleLoadData)");
   check(driver().cuModuleGetFunction(&s->function, s->module, symbol.c_str()), "cuModuleGetFunction");
   return GpuKernel(std::move(s));
@@ -195,6 +244,7 @@ std::size_t GpuKernel::n_in() const { return state_->n_in; }
 std::size_t GpuKernel::n_out() const { return state_->n_out; }
 const std::string& GpuKernel::arch() const { return state_->arch; }
 const std::string& GpuKernel::ptx() const { return state_->ptx; }
+bool GpuKernel::ptx_from_cache() const { return state_->ptx_from_cache; }
 
 void GpuKernel::run_device(uint64_t x, int64_t n, int64_t x_stride, uint64_t y, int64_t y_stride) const {
   if (n < 0) throw Error("run: negative row count " + std::to_string(n));

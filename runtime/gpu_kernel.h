@@ -10,6 +10,10 @@
 // a clear error. The PTX is compiled for the device's own architecture (sm_NN from its compute
 // capability) and loaded with cuModuleLoadData, which JIT-assembles it in the driver. Results
 // equal the interpreter's, as for every engine (see README, "The IR").
+//
+// The PTX comes from gpu_ptx: from the kernel cache when one is given (keyed by the module, the
+// options and the architecture; see kernel_cache.h), else from the NVPTX back end. Only loading
+// it needs the driver, so the PTX and its caching work on machines without a GPU.
 #pragma once
 
 #include <cstdint>
@@ -26,12 +30,23 @@ namespace evoc {
 /// `why` (when given).
 bool gpu_available(std::string* why = nullptr);
 
+/// The PTX of `m` for GPU architecture `arch` (e.g. "sm_90"; codegen::gpu_codegen_options).
+/// With `cache_dir` not empty, the kernel cache there is used: a verified entry is returned
+/// without compiling (`*hit` true when given), otherwise the PTX is compiled and stored (an
+/// entry that fails its check, truncated or modified, is replaced, never returned). A cache that
+/// cannot be used is skipped with a warning on stderr once per process, as for CPU kernels.
+/// Throws evoc::Error: a module that does not verify, an `arch` that is not a GPU architecture.
+std::string gpu_ptx(const ir::Module& m, const codegen::CodegenOptions& options, const std::string& arch,
+                    const std::string& cache_dir, bool* hit = nullptr);
+
 /// A kernel on a CUDA device. Movable, not copyable; run() serialises on the kernel's device.
 class GpuKernel {
  public:
-  /// Compiles `m` for GPU `device` (its architecture chosen from the device) and loads it.
+  /// Compiles `m` for GPU `device` (its architecture chosen from the device; the PTX from
+  /// gpu_ptx, through the kernel cache in `cache_dir` when it is not empty) and loads it.
   /// Throws evoc::Error: no driver, no such device, a module that does not verify, a load failure.
-  static GpuKernel compile(const ir::Module& m, const codegen::CodegenOptions& options = {}, int device = 0);
+  static GpuKernel compile(const ir::Module& m, const codegen::CodegenOptions& options = {}, int device = 0,
+                           const std::string& cache_dir = "");
 
   /// Host rows in and out (the kernel ABI of codegen/options.h): the rows are copied to the
   /// device, the kernel runs, the outputs are copied back. n == 0 does nothing.
@@ -43,6 +58,7 @@ class GpuKernel {
   std::size_t n_out() const;
   const std::string& arch() const;  ///< the device architecture the code was built for, e.g. "sm_90"
   const std::string& ptx() const;   ///< the PTX that was loaded
+  bool ptx_from_cache() const;      ///< whether that PTX was a kernel cache hit
 
   GpuKernel(GpuKernel&&) noexcept;
   GpuKernel& operator=(GpuKernel&&) noexcept;

@@ -106,17 +106,7 @@ std::vector<std::string> column_names(const ir::Module& m, Output mode) {
         fmt::format("module '{}': output '{}' needs a classifier, but its task is '{}'", m.name, what, task));
   if (m.n_out() == 0)
     throw Error(fmt::format("module '{}': output '{}' needs at least one output", m.name, what));
-  const std::size_t k = class_count(m.n_out());
-  std::vector<std::string> classes;
-  if (m.meta("classes").empty()) {
-    for (std::size_t c = 0; c < k; ++c) classes.push_back("class_" + std::to_string(c));
-  } else {
-    classes = ir::class_names(m);
-    if (classes.size() != k)
-      throw Error(
-          fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}",
-                      m.name, classes.size(), m.n_out(), k));
-  }
+  std::vector<std::string> classes = class_labels(m);  // throws when the metadata names too many or few
   if (mode == Output::Argmax) return {"class"};
   return classes;
 }
@@ -171,12 +161,11 @@ Kernel Kernel::finish(std::shared_ptr<State> state, const ir::Module& m, const K
   state->n_in = m.n_in();
   state->n_logits = m.n_out();
   state->output = options.output;
-  state->scores = m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
+  state->scores = scores_of(m);
   state->n_out = output_width(options.output, m.n_out());
   state->input_names = m.input_names;
   state->class_names = ir::class_names(m);
-  if (state->class_names.empty() && m.meta("task") == "classify")
-    for (std::size_t c = 0; c < class_count(m.n_out()); ++c) state->class_names.push_back("class_" + std::to_string(c));
+  if (state->class_names.empty() && m.meta("task") == "classify") state->class_names = class_labels(m);
   state->schema = ir::read_schema(m);
   state->pool = &ThreadPool::shared(options.threads);
   state->rows_per_task = options.rows_per_task > 0 ? options.rows_per_task : default_rows_per_task(m);
@@ -243,7 +232,9 @@ Kernel Kernel::compile(const ir::Module& m, const KernelOptions& options) {
   info.symbol = codegen::kernel_symbol(m, options.codegen);
   if (options.device == Device::Gpu) {
     const auto start = Clock::now();
-    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu));
+    // The PTX goes through the cache (keyed by the device's architecture); loading it does not.
+    const std::string dir = options.use_cache ? resolve_cache_dir(options.cache_dir) : "";
+    state->gpu = std::make_unique<GpuKernel>(GpuKernel::compile(m, options.codegen, options.gpu, dir));
     info.source = KernelSource::Gpu;
     info.load_ms = ms_since(start);
     KernelOptions one_thread = options;

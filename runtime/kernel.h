@@ -44,8 +44,8 @@ struct KernelOptions {
   /// optimised code when it is ready (and stores it in the cache, if there is one). Results are
   /// bit-identical at every level, so callers see only the speed change.
   bool tiered = false;
-  /// Device::Gpu runs on CUDA GPU `gpu` (compiled from the module each time: neither the cache nor
-  /// tiering applies; `threads` does not either). Throws evoc::Error from compile() where there
+  /// Device::Gpu runs on CUDA GPU `gpu` (its PTX from the cache, keyed by the GPU's architecture,
+  /// when there is one; tiering and `threads` do not apply). Throws evoc::Error from compile() where there
   /// is no CUDA driver or GPU.
   Device device = Device::Cpu;
   int gpu = 0;

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "codegen/aot.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/hash.h"
@@ -86,10 +87,18 @@ std::string cache_key(const ir::Module& m, const codegen::CodegenOptions& o) {
   std::string key = fmt::format(
       "evoc {} codegen {}\nmodule {:016x}\ntriple {}\ncpu {}\nfeatures {}\nopt {}\nfast-math {}\nwidth "
       "{}\nsymbol {}\n",
-      EVOC_VERSION, codegen::kCodegenRevision, ir::content_hash(m), o.triple, o.cpu, o.features, o.opt_level,
+      EVOC_VERSION, codegen::codegen_revision(), ir::content_hash(m), o.triple, o.cpu, o.features, o.opt_level,
       o.fast_math, o.vector_width, codegen::kernel_symbol(m, o));
   if (o.triple.empty() && o.cpu.empty()) key += host_cpu_fingerprint();
   return key;
+}
+
+std::string ptx_cache_key(const ir::Module& m, const codegen::CodegenOptions& options, const std::string& arch) {
+  codegen::CodegenOptions gpu = options;
+  gpu.cpu = arch;
+  gpu.triple.clear();
+  // The marker comes first: no CPU key starts with it (theirs start with "evoc ").
+  return "kind ptx\n" + cache_key(m, codegen::gpu_codegen_options(gpu));
 }
 
 KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
@@ -101,9 +110,12 @@ KernelCache::KernelCache(std::string dir) : dir_(std::move(dir)) {
 }
 
 std::string KernelCache::entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const {
-  const std::string key = cache_key(m, options);
+  return entry_path_for_key(cache_key(m, options), ".so");
+}
+
+std::string KernelCache::entry_path_for_key(const std::string& key, std::string_view suffix) const {
   const std::string name =
-      fmt::format("{:016x}{:016x}.so", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull));
+      fmt::format("{:016x}{:016x}{}", fnv1a(key, kFnv1aOffsetBasis), fnv1a(key, 0x84222325cbf29ce4ull), suffix);
   return (std::filesystem::path(dir_) / name).string();
 }
 

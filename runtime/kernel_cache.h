@@ -9,6 +9,11 @@
 // (a regular file owned by this user and writable by no one else), checks the trailer, and loads
 // the bytes it checked (SharedLibrary::from_bytes), so that a truncated, patched, foreign or
 // swapped-in file is never opened by the dynamic loader: the caller compiles and replaces it.
+//
+// GPU kernels are cached as PTX text (runtime/gpu_kernel.h, gpu_ptx) in the same directory, with
+// the same trailer, under the suffix .ptx: their key names the GPU architecture (sm_NN) as the
+// target and marks the entry as PTX, so a CPU and a GPU entry of one module never collide, and
+// the PTX of one architecture is never handed to the driver for another.
 #pragma once
 
 #include <optional>
@@ -34,6 +39,9 @@ class KernelCache {
 
   /// The entry for `m` compiled with `options` (which may not exist yet).
   std::string entry_path(const ir::Module& m, const codegen::CodegenOptions& options) const;
+  /// The entry for key `key` (cache_key, ptx_cache_key), named by its hash, with suffix `suffix`
+  /// (".so" for shared objects, ".ptx" for PTX).
+  std::string entry_path_for_key(const std::string& key, std::string_view suffix) const;
   /// Writes the entry at `path` for `key` (see cache_key) atomically: `shared_object` and its
   /// trailer. A symbolic link or other non-regular file at `path` is removed first (the link,
   /// never its target). Throws evoc::Error on I/O failure.
@@ -53,5 +61,10 @@ class KernelCache {
 /// (the host CPU model and features when the options leave it open), the options that change
 /// the code, and the evoc version. Two keys are equal exactly when the kernels would be.
 std::string cache_key(const ir::Module& m, const codegen::CodegenOptions& options);
+
+/// The key of the PTX of `m` for GPU architecture `arch` (e.g. "sm_90"): cache_key's facts for
+/// the options retargeted to that GPU (codegen::gpu_codegen_options), marked as PTX. Throws
+/// evoc::Error when `arch` is not a CUDA GPU architecture.
+std::string ptx_cache_key(const ir::Module& m, const codegen::CodegenOptions& options, const std::string& arch);
 
 }  // namespace evoc

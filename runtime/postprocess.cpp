@@ -4,7 +4,11 @@
 #include <cmath>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "ir/error.h"
+#include "ir/metrics.h"
+#include "ir/schema.h"
 
 namespace evoc {
 
@@ -25,6 +29,21 @@ std::size_t output_width(Output mode, std::size_t n_logits) {
       return 1;
   }
   return n_logits;
+}
+
+Scores scores_of(const ir::Module& m) {
+  return m.meta("outputs") == "probabilities" ? Scores::Probabilities : Scores::Logits;
+}
+
+std::vector<std::string> class_labels(const ir::Module& m) {
+  const std::size_t k = class_count(m.n_out());
+  std::vector<std::string> names = ir::class_names(m);
+  if (names.empty())
+    for (std::size_t c = 0; c < k; ++c) names.push_back("class_" + std::to_string(c));
+  if (names.size() != k)
+    throw Error(fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}", m.name,
+                            names.size(), m.n_out(), k));
+  return names;
 }
 
 namespace {
@@ -56,11 +75,7 @@ void probabilities(std::size_t k, const float* z, float* p, Scores scores) {
 }
 
 float argmax(std::size_t k, const float* z, Scores scores) {
-  if (k == 1) return z[0] > (scores == Scores::Probabilities ? 0.5f : 0.0f) ? 1.0f : 0.0f;
-  std::size_t best = 0;
-  for (std::size_t c = 1; c < k; ++c)
-    if (z[c] > z[best] || (std::isnan(z[best]) && !std::isnan(z[c]))) best = c;
-  return static_cast<float>(best);
+  return static_cast<float>(metrics::predicted_class(z, k, binary_threshold(scores)));
 }
 
 }  // namespace

@@ -2,11 +2,17 @@
 // probabilities (softmax; a single logit is read as binary, sigmoid) or the winning class.
 // A module whose metadata says `outputs` = `probabilities` (an ensemble, passes/link.h) already
 // gives probabilities (of class 1 for a single output): they are copied, not transformed again.
+// Also the one home of what a classifier module's outputs are (scores_of, class_labels), which
+// the Kernel, `evoc run`, `evoc eval` and the ensemble's validation read.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "ir/module.h"
 
 namespace evoc {
 
@@ -26,8 +32,20 @@ enum class Scores {
   Probabilities,  ///< the probabilities themselves (of class 1 for one output)
 };
 
+/// What `m`'s outputs are: probabilities when its metadata says `outputs` = `probabilities` (an
+/// ensemble), else logits.
+Scores scores_of(const ir::Module& m);
+
+/// The score above which a single output predicts class 1: 0 for a logit, 0.5 for a probability.
+inline float binary_threshold(Scores scores) { return scores == Scores::Probabilities ? 0.5f : 0.0f; }
+
 /// Number of classes of a classifier with `n_logits` outputs (two for a single logit).
 inline std::size_t class_count(std::size_t n_logits) { return n_logits == 1 ? 2 : n_logits; }
+
+/// The class names of a classifier module: its `classes` metadata, else class_0, class_1, ...
+/// (class_count of its outputs). Throws evoc::Error when the metadata names another number of
+/// classes than its outputs give.
+std::vector<std::string> class_labels(const ir::Module& m);
 
 /// Columns written per row for `mode` on a module with `n_logits` outputs.
 std::size_t output_width(Output mode, std::size_t n_logits);

@@ -6,6 +6,10 @@
 #   scripts/fuzz.sh replay                 run every target once over its regression inputs
 #   scripts/fuzz.sh ci [SECONDS]           build, replay, then fuzz each target SECONDS (default 20)
 #   scripts/fuzz.sh merge TARGET           minimise the working corpus into tests/fuzz/corpus/TARGET
+#   scripts/fuzz.sh mutate checkpoint SECONDS [SEED]
+#                                          the checkpoint reader (LibTorch, so gcc: no libFuzzer),
+#                                          mutation-fuzzed by the replay driver of a CMake build
+#                                          (MUTATE_BUILD_DIR, default build-asan-trainer, else build)
 #   build-fuzz/bin/print_case FILE...      the module and rows differential inputs decode to
 #
 # Targets: parser (IR text, round trip), csv (CSV reader), differential (interpreter vs the O2
@@ -133,8 +137,23 @@ merge() {
   nice -n 19 "$BUILD/bin/fuzz_$t" -merge=1 "$out" "$BUILD/corpus/$t" $(dict_flag "$t")
 }
 
+# mutate TARGET SECONDS [SEED]: the replay driver's mutation mode (tests/fuzz/replay_main.cpp).
+mutate() {
+  local t=$1 secs=$2 seed=${3:-1} dir=${MUTATE_BUILD_DIR:-}
+  if [[ -z $dir ]]; then
+    dir=build-asan-trainer
+    [[ -x $dir/tests/fuzz/fuzz_$t ]] || dir=build
+  fi
+  local bin="$dir/tests/fuzz/fuzz_$t"
+  [[ -x $bin ]] || die "$bin is not built (scripts/sanitize.sh asan-trainer, or scripts/build.sh)"
+  echo "fuzz.sh: mutating $t inputs for ${secs}s with $bin (crashes in $BUILD/crashes/$t)"
+  nice -n 19 "$bin" --mutate "$secs" --seed "$seed" --crashes "$BUILD/crashes/$t" \
+    "$ROOT/tests/fuzz/seeds/$t" "$ROOT/tests/fuzz/regressions/$t"
+}
+
 case ${1:-} in
   build) build ;;
+  mutate) [[ $# -ge 3 ]] || die "usage: fuzz.sh mutate TARGET SECONDS [SEED]"; mutate "$2" "$3" "${4:-}" ;;
   run) [[ $# -eq 3 ]] || die "usage: fuzz.sh run TARGET SECONDS"; run "$2" "$3" ;;
   replay) replay ;;
   merge) [[ $# -eq 2 ]] || die "usage: fuzz.sh merge TARGET"; merge "$2" ;;

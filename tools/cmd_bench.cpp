@@ -31,6 +31,7 @@
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/interpreter.h"
+#include "ir/liveness.h"
 #include "ir/parser.h"
 #include "ir/process.h"
 #include "ir/random_module.h"
@@ -235,13 +236,11 @@ struct FlopCounter {
 
 /// Floating-point operations per row over the values the outputs depend on.
 long flops_per_row(const ir::Module& m) {
-  std::vector<bool> live(m.values.size(), false);
-  for (ir::ValueId o : m.outputs) live[o] = true;
+  const std::vector<bool> live = ir::live_values(m);
   FlopCounter count;
-  for (std::size_t id = m.values.size(); id-- > 0;) {
+  for (std::size_t id = 0; id < m.values.size(); ++id) {
     if (!live[id]) continue;
     const ir::Value& v = m.values[id];
-    for (ir::ValueId a : v.args) live[a] = true;
     if (v.op == ir::Op::Affine)
       ir::scalar::affine(count, 0, 1.0f, 0.0f);
     else if (v.op == ir::Op::Dot)

@@ -1,7 +1,6 @@
 // evoc fmt | verify | inspect | dot: reading, checking and looking at IR files.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 
@@ -11,11 +10,12 @@
 #include "ir/file_util.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
+#include "ir/process.h"
 #include "ir/schema.h"
 #include "ir/verifier.h"
+#include "runtime/engine.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
-#include "tools/engine.h"
 #include "tools/scoring.h"
 
 namespace evoc::tools {
@@ -140,31 +140,27 @@ std::string graphviz_text(const ir::Module& m) {
   return out;
 }
 
-std::string shell_quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 /// Renders DOT `text` with Graphviz into `path` (format from its extension), atomically: into a
 /// temporary file next to it, then renamed. Throws naming the flag when Graphviz is missing.
 void render_graph(const std::string& text, const std::string& path) {
   const std::string ext = std::filesystem::path(path).extension().string();
   if (ext != ".svg" && ext != ".png" && ext != ".pdf")
     throw Error(fmt::format("--render {}: the file must end in .svg, .png or .pdf", path));
-  if (std::system("command -v dot >/dev/null 2>&1") != 0)
-    throw Error(fmt::format("--render {}: Graphviz's 'dot' is not installed (scripts/bootstrap.sh installs it); "
-                            "'evoc dot MODEL -o graph.dot' writes the DOT text",
-                            path));
   TempDir tmp("evoc-dot");
   write_file_atomic(tmp.file("graph.dot"), text);
   const std::string part = path + ".part";
-  const std::string command = fmt::format("dot -T{} -o {} {} 2>{}", ext.substr(1), shell_quoted(part),
-                                          shell_quoted(tmp.file("graph.dot")), shell_quoted(tmp.file("log")));
-  if (std::system(command.c_str()) != 0) {
+  ProcessResult result;
+  try {
+    result = run_process({"dot", "-T" + ext.substr(1), "-o", part, tmp.file("graph.dot")});
+  } catch (const Error&) {
+    throw Error(fmt::format("--render {}: Graphviz's 'dot' is not installed (scripts/bootstrap.sh installs it); "
+                            "'evoc dot MODEL -o graph.dot' writes the DOT text",
+                            path));
+  }
+  if (result.status != 0) {
     std::error_code ec;
     std::filesystem::remove(part, ec);
-    throw Error(fmt::format("--render {}: Graphviz failed: {}", path, read_file(tmp.file("log"))));
+    throw Error(fmt::format("--render {}: Graphviz failed: {}", path, result.output));
   }
   std::filesystem::rename(part, path);
 }

@@ -15,12 +15,14 @@
 
 #include "ir/csv.h"
 #include "ir/error.h"
+#include "ir/metrics.h"
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "passes/link.h"
+#include "runtime/engine.h"
+#include "runtime/postprocess.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
-#include "tools/engine.h"
 #include "tools/ensemble_report.h"
 
 namespace evoc::tools {
@@ -50,26 +52,11 @@ double score(const ir::Module& m, const csv::Table& t, std::size_t target, const
     for (std::size_t i = 0; i < n_in; ++i) x[r * n_in + i] = t.at(r, cols[i]);
   make_engine(default_engine(), m)->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(n_in), y.data(),
                                         static_cast<int64_t>(k));
-  if (m.meta("task") == "classify") {
-    const float threshold = m.meta("outputs") == "probabilities" ? 0.5f : 0.0f;
-    std::size_t correct = 0;
-    for (std::size_t r = 0; r < n; ++r) {
-      std::size_t best = 0;
-      for (std::size_t c = 1; c < k; ++c)
-        if (y[r * k + c] > y[r * k + best]) best = c;
-      if (k == 1) best = y[r] > threshold ? 1 : 0;
-      correct += static_cast<float>(best) == t.at(r, target);
-    }
-    return static_cast<double>(correct) / static_cast<double>(n);
-  }
-  double mean = 0, ss_tot = 0, ss_res = 0;
-  for (std::size_t r = 0; r < n; ++r) mean += t.at(r, target);
-  mean /= static_cast<double>(n);
-  for (std::size_t r = 0; r < n; ++r) {
-    ss_tot += (t.at(r, target) - mean) * (t.at(r, target) - mean);
-    ss_res += (t.at(r, target) - y[r * k]) * (t.at(r, target) - y[r * k]);
-  }
-  return ss_tot > 0 ? 1.0 - ss_res / ss_tot : 0.0;
+  std::vector<double> truth(n);
+  for (std::size_t r = 0; r < n; ++r) truth[r] = t.at(r, target);
+  if (m.meta("task") == "classify")
+    return metrics::accuracy(truth, y.data(), k, k, binary_threshold(scores_of(m)));
+  return metrics::regress(truth, y.data(), k).r2;
 }
 
 /// Scores every member and the ensemble on a validation file; says when the ensemble is worse

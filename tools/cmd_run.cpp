@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <random>
 
 #include <fmt/core.h>
 
@@ -17,10 +16,11 @@
 #include "ir/parser.h"
 #include "ir/printer.h"
 #include "ir/schema.h"
+#include "runtime/engine.h"
+#include "runtime/evaluate.h"
 #include "runtime/postprocess.h"
 #include "tools/cli_util.h"
 #include "tools/commands.h"
-#include "tools/engine.h"
 #include "tools/scoring.h"
 
 namespace evoc::tools {
@@ -69,18 +69,6 @@ bool is_classifier(const ir::Module& m, bool by_outputs = false) {
   return task == "classify" || (task.empty() && (!ir::class_names(m).empty() || (by_outputs && m.n_out() > 1)));
 }
 
-/// The class names of a classifier: its `classes` metadata, else class_0, class_1, ...
-std::vector<std::string> classes_of(const ir::Module& m) {
-  std::vector<std::string> names = ir::class_names(m);
-  const std::size_t k = class_count(m.n_out());
-  if (names.size() == k) return names;
-  if (!names.empty())
-    throw Error(fmt::format("module '{}': metadata 'classes' names {} classes, but its {} output(s) give {}", m.name,
-                            names.size(), m.n_out(), k));
-  for (std::size_t c = 0; c < k; ++c) names.push_back("class_" + std::to_string(c));
-  return names;
-}
-
 /// The CSV `evoc run` writes for `n` rows of raw outputs `y`: "raw" (the module's outputs),
 /// "probabilities" (one column per class), "label" (the predicted class name, in a column named
 /// after the target), or "label,probabilities".
@@ -89,12 +77,14 @@ std::string format_outputs(const ir::Module& m, const std::vector<float>& y, std
   if (!is_classifier(m, /*by_outputs=*/true))
     throw Error(fmt::format("--output {}: model '{}' is not a classifier (its output is a value; use --output raw)",
                             mode, m.name));
-  const std::vector<std::string> classes = classes_of(m);
+  const std::vector<std::string> classes = class_labels(m);
   const std::size_t k = classes.size(), n_out = m.n_out();
   std::vector<float> p(n * k), label(n);
   const auto rows = static_cast<int64_t>(n);
-  postprocess(Output::Probabilities, n_out, y.data(), static_cast<int64_t>(n_out), rows, p.data(), static_cast<int64_t>(k));
-  postprocess(Output::Argmax, n_out, y.data(), static_cast<int64_t>(n_out), rows, label.data(), 1);
+  const Scores scores = scores_of(m);
+  postprocess(Output::Probabilities, n_out, y.data(), static_cast<int64_t>(n_out), rows, p.data(), static_cast<int64_t>(k),
+              scores);
+  postprocess(Output::Argmax, n_out, y.data(), static_cast<int64_t>(n_out), rows, label.data(), 1, scores);
   if (mode == "probabilities") return csv::format(classes, p.data(), n);
   const bool with_p = mode != "label";
   std::vector<std::string> header = {m.meta("target").empty() ? std::string("label") : m.meta("target")};
@@ -131,7 +121,7 @@ std::vector<int> class_indices(const std::vector<std::string>& classes, const st
 /// The class index of each label of a classifier's labelled file.
 std::vector<int> class_truth(const ir::Module& m, const std::vector<std::string>& labels, const std::vector<int>& lines,
                              const std::string& file, const std::string& target) {
-  const std::vector<std::string> classes = classes_of(m);
+  const std::vector<std::string> classes = class_labels(m);
   if (!ir::class_names(m).empty()) return class_indices(classes, labels, lines, file, target);
   std::vector<int> truth;  // unnamed classes: the label is the class index
   for (std::size_t r = 0; r < labels.size(); ++r) {
@@ -155,15 +145,6 @@ std::vector<double> value_truth(const std::vector<std::string>& labels, const st
     truth.push_back(*v);
   }
   return truth;
-}
-
-/// Scores a classifier's raw outputs `y` (n_out per row) through its class probabilities.
-metrics::Classification score_classes(const ir::Module& m, const std::vector<int>& truth, const std::vector<float>& y) {
-  const std::size_t c = class_count(m.n_out()), k = m.n_out(), n = truth.size();
-  std::vector<float> p(n * c);
-  postprocess(Output::Probabilities, k, y.data(), static_cast<int64_t>(k), static_cast<int64_t>(n), p.data(),
-              static_cast<int64_t>(c));
-  return metrics::classify(truth, p.data(), c);
 }
 
 /// A labelled file read for a model: inputs, labels, and the target's name.
@@ -210,64 +191,24 @@ Labelled read_labelled(const ir::Module& m, const std::string& path, const std::
 
 std::string permutation_importance(const ir::Module& m, const std::string& path, const std::string& target,
                                    const std::string& engine_name, int repeats) {
-  Labelled d = read_labelled(m, path, target, /*by_position=*/false);
-  const std::size_t n = d.text.rows(), n_in = m.n_in(), k = m.n_out();
-  auto engine = make_engine(engine_name, m);
-  std::vector<float> y(n * k);
-  auto run = [&](const std::vector<float>& x) {
-    engine->run(x.data(), static_cast<int64_t>(n), static_cast<int64_t>(n_in), y.data(), static_cast<int64_t>(k));
-  };
-  const bool classify = is_classifier(m, /*by_outputs=*/true);
-  std::vector<int> classes;
-  std::vector<double> values;
-  if (classify) classes = class_truth(m, d.labels, d.text.lines, path, d.target);
-  else values = value_truth(d.labels, d.text.lines, path, d.target);
-  // (primary, secondary): log loss and accuracy for a classifier, R^2 for a regression.
-  auto score = [&]() -> std::pair<double, double> {
-    if (classify) {
-      const metrics::Classification s = score_classes(m, classes, y);
-      return {s.log_loss, s.accuracy};
-    }
-    const metrics::Regression s = metrics::regress(values, y.data(), k);
-    return {s.r2, s.rmse};
-  };
-  run(d.x);
-  const auto base = score();
-  struct Row {
-    std::string name;
-    double primary, secondary;
-  };
-  std::vector<Row> rows;
-  std::mt19937_64 rng(20261130);
-  std::vector<float> x = d.x;
-  std::vector<std::size_t> order(n);
-  for (std::size_t i = 0; i < n_in; ++i) {
-    double primary = 0, secondary = 0;
-    for (int rep = 0; rep < repeats; ++rep) {
-      for (std::size_t r = 0; r < n; ++r) order[r] = r;
-      std::shuffle(order.begin(), order.end(), rng);
-      for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[order[r] * n_in + i];
-      run(x);
-      const auto s = score();
-      primary += s.first;
-      secondary += s.second;
-    }
-    for (std::size_t r = 0; r < n; ++r) x[r * n_in + i] = d.x[r * n_in + i];
-    primary /= repeats;
-    secondary /= repeats;
-    rows.push_back(classify ? Row{m.input_names[i], primary - base.first, base.second - secondary}
-                            : Row{m.input_names[i], base.first - primary, secondary - base.second});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.primary > b.primary; });
+  const Labelled d = read_labelled(m, path, target, /*by_position=*/false);
+  Truth truth;
+  truth.classify = is_classifier(m, /*by_outputs=*/true);
+  if (truth.classify) truth.classes = class_truth(m, d.labels, d.text.lines, path, d.target);
+  else truth.values = value_truth(d.labels, d.text.lines, path, d.target);
+  const Importance importance = evoc::permutation_importance(m, *make_engine(engine_name, m), d.x, truth, repeats);
   std::string out = fmt::format(
       "permutation importance on {} rows of {} ({} shuffles per column): how much worse the model scores when one "
       "input column's values are shuffled across the rows\n",
-      n, path, repeats);
-  out += classify ? fmt::format("  {:<24}{:>14}{:>16}\n", "column", "log loss rise", "accuracy drop")
-                  : fmt::format("  {:<24}{:>14}{:>16}\n", "column", "R^2 drop", "RMSE rise");
-  for (const Row& r : rows) out += fmt::format("  {:<24}{:>14.4f}{:>16.4f}\n", r.name, r.primary, r.secondary);
-  out += classify ? fmt::format("  (unshuffled: log loss {:.4f}, accuracy {:.4f})\n", base.first, base.second)
-                  : fmt::format("  (unshuffled: R^2 {:.4f}, RMSE {:.4g})\n", base.first, base.second);
+      truth.rows(), path, repeats);
+  out += truth.classify ? fmt::format("  {:<24}{:>14}{:>16}\n", "column", "log loss rise", "accuracy drop")
+                        : fmt::format("  {:<24}{:>14}{:>16}\n", "column", "R^2 drop", "RMSE rise");
+  for (const ColumnImportance& c : importance.columns)
+    out += fmt::format("  {:<24}{:>14.4f}{:>16.4f}\n", m.input_names[c.input], c.primary, c.secondary);
+  out += truth.classify ? fmt::format("  (unshuffled: log loss {:.4f}, accuracy {:.4f})\n", importance.base_primary,
+                                      importance.base_secondary)
+                        : fmt::format("  (unshuffled: R^2 {:.4f}, RMSE {:.4g})\n", importance.base_primary,
+                                      importance.base_secondary);
   return out;
 }
 
@@ -336,9 +277,9 @@ void register_run_command(CLI::App& app) {
     auto [y, seconds] = run_rows(e->engine, m, x, n);
     for (int r = 1; r < e->repeat; ++r) seconds = std::min(seconds, run_rows(e->engine, m, x, n).second);
     if (is_classifier(m, /*by_outputs=*/true)) {
-      const std::vector<std::string> classes = classes_of(m);
+      const std::vector<std::string> classes = class_labels(m);
       const std::vector<int> truth = class_truth(m, labels, text.lines, e->input, target);
-      const metrics::Classification s = score_classes(m, truth, y);
+      const metrics::Classification s = score_classifier(m, truth, y);
       const std::size_t c = classes.size();
       std::size_t correct = 0;
       for (std::size_t i = 0; i < c; ++i) correct += s.confusion[i][i];

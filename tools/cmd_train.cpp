@@ -274,7 +274,7 @@ void run_train(TrainArgs& args) {
   if (!as_rank && args.workers > 1 && !args.ensemble.requested()) {
     // The launcher: N ranks of this command line on this machine; they check everything else.
     check_writable(args.output);
-    trainer::launch_workers(args.workers, args.timeout);
+    if (const int sig = trainer::launch_workers(args.workers, args.timeout)) std::exit(128 + sig);
     return;
   }
   if (!as_rank && o.islands && !args.ensemble.requested())

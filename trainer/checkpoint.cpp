@@ -224,7 +224,7 @@ void check_agreement(const Checkpoint& c) {
   }
 }
 
-Checkpoint read_checkpoint_json(const json& j, torch::Device device) {
+Checkpoint read_checkpoint_json(const json& j, torch::Device device, bool island = false) {
   if (!j.is_object()) fail("", fmt::format("the file holds {}, expected an object", kind_of(j)));
   const int version = int_member(j, "version", "", std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
   if (version != kCheckpointVersion)
@@ -259,6 +259,25 @@ Checkpoint read_checkpoint_json(const json& j, torch::Device device) {
   }
   c.output = read_network(member(j, "best", ""), "best", device);
   check_agreement(c);
+  if (j.contains("islands")) {
+    if (island) fail("islands", "an island holds no islands");
+    const json& islands = array_member(j, "islands", "");
+    if (islands.empty()) fail("islands", "is empty (an islands run has at least two ranks)");
+    for (std::size_t i = 0; i < islands.size(); ++i) {
+      const std::string where = fmt::format("islands[{}]", i);
+      try {
+        c.islands.push_back(read_checkpoint_json(islands[i], device, true));
+      } catch (const Invalid& e) {
+        fail(where, e.message);
+      }
+      const Checkpoint& other = c.islands.back();
+      if (other.fingerprint != c.fingerprint || other.data_hash != c.data_hash || other.run.epoch != run.epoch)
+        fail(where, "has another fingerprint, data_hash or epoch than rank 0's state");
+      const auto inputs = [](const Checkpoint& k) { return k.run.net.in_scale.size(0); };
+      if (inputs(other) != inputs(c) || other.run.net.layers.back().n_out != run.net.layers.back().n_out)
+        fail(where, "has other inputs or outputs than rank 0's networks");
+    }
+  }
   return c;
 }
 
@@ -287,6 +306,10 @@ nlohmann::json checkpoint_to_json(const Checkpoint& c) {
     j["linear_best"] = network_to_json(run.linear_best.net);
     j["linear_best_val"] = run.linear_best.val_loss;
     j["linear_best_epoch"] = run.linear_best.epoch;
+  }
+  if (!c.islands.empty()) {
+    j["islands"] = json::array();
+    for (const Checkpoint& island : c.islands) j["islands"].push_back(checkpoint_to_json(island));
   }
   return j;
 }

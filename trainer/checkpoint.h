@@ -20,7 +20,13 @@
 //   has_linear         whether the linear model of the run trains alongside; then
 //   linear, linear_best, linear_best_val, linear_best_epoch
 //                      that model and the best of it so far
-//   best               the network the run outputs now (evolved or linear: see `choose`)
+//   best               the network the run outputs now (evolved or linear: see `choose`; in an
+//                      islands run, the best island's)
+//   islands            islands runs only (`--islands`): the state of ranks 1, 2, ... in order, each
+//                      an object of the entries above (rank 0's are the top level) with the same
+//                      version, fingerprint, data_hash and epoch, `best` its own output, and no
+//                      `islands`; written by rank 0 after gathering them, so that every island
+//                      resumes exactly
 //
 // Reading validates every entry (types, ranges, the topology and the tensor shapes of every
 // network, that the networks agree with each other) and fails with one message,
@@ -29,6 +35,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -78,6 +85,7 @@ struct Checkpoint {
   uint64_t data_hash = 0;
   RunState run;
   Network output;  ///< the network best.evir is exported from (`best` in the file)
+  std::vector<Checkpoint> islands;  ///< islands runs: ranks 1, 2, ... (this one is rank 0's)
 };
 
 /// The checkpoint as state.json's object (exact: tensors bit for bit, generator states whole).

@@ -9,6 +9,7 @@
 
 #include "ir/csv.h"
 #include "ir/error.h"
+#include "ir/metrics.h"
 #include "trainer/random.h"
 #include "trainer/trainer.h"
 
@@ -129,26 +130,11 @@ std::vector<Split> ensemble_splits(std::size_t rows, uint64_t seed, int members,
 double score_rows(const Dataset& data, Task task, const std::vector<float>& predictions,
                   const std::vector<uint32_t>& rows) {
   if (rows.empty()) return 0;
-  std::size_t n_out = predictions.size() / rows.size();
-  if (task == Task::Classify) {
-    std::size_t correct = 0;
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-      const float* p = &predictions[i * n_out];
-      auto best = std::max_element(p, p + n_out) - p;
-      correct += static_cast<float>(best) == data.target[rows[i]];
-    }
-    return static_cast<double>(correct) / static_cast<double>(rows.size());
-  }
-  double mean = 0;
-  for (uint32_t r : rows) mean += data.target[r];
-  mean /= static_cast<double>(rows.size());
-  double sse = 0, sst = 0;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    double y = data.target[rows[i]];
-    sse += (predictions[i * n_out] - y) * (predictions[i * n_out] - y);
-    sst += (y - mean) * (y - mean);
-  }
-  return sst > 0 ? 1.0 - sse / sst : 0.0;
+  const std::size_t n_out = predictions.size() / rows.size();
+  std::vector<double> truth(rows.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) truth[i] = data.target[rows[i]];
+  if (task == Task::Classify) return metrics::accuracy(truth, predictions.data(), n_out, n_out);
+  return metrics::regress(truth, predictions.data(), n_out).r2;
 }
 
 // ---- option names ---------------------------------------------------------------------

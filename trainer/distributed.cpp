@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -368,8 +369,10 @@ ClusterOptions cluster_options(int rank, int world_size, const std::string& mast
 namespace {
 
 std::vector<pid_t> g_workers;  // for the signal handler
+volatile std::sig_atomic_t g_forwarded = 0;  // the first SIGINT/SIGTERM passed on to the workers
 
 void forward_signal(int signal) {
+  if (g_forwarded == 0) g_forwarded = signal;
   for (pid_t pid : g_workers)
     if (pid > 0) kill(pid, signal);
 }
@@ -396,7 +399,7 @@ std::string describe_status(int status) {
 
 }  // namespace
 
-void launch_workers(int workers, double timeout_seconds) {
+int launch_workers(int workers, double timeout_seconds) {
   c10d::TCPStoreOptions so;
   so.port = 0;  // a free port
   so.isServer = true;
@@ -443,7 +446,14 @@ void launch_workers(int workers, double timeout_seconds) {
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
     pid_t pid = 0;
-    int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data());
+    // Each worker in a process group of its own: a terminal's Ctrl-C reaches the launcher
+    // alone, which passes it on once (a second signal would end a worker at once, unsaved).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), envp.data());
+    posix_spawnattr_destroy(&attr);
     if (rc != 0) {
       forward_signal(SIGTERM);
       for (pid_t p : g_workers)
@@ -465,7 +475,9 @@ void launch_workers(int workers, double timeout_seconds) {
       if (done != g_workers[r]) continue;
       g_workers[r] = -1;
       --running;
-      if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || first_failed >= 0) continue;
+      // After SIGINT/SIGTERM, rank 0 ends with 128 + the signal once it has written the model.
+      const bool stopped = g_forwarded != 0 && WIFEXITED(status) && WEXITSTATUS(status) == 128 + g_forwarded;
+      if ((WIFEXITED(status) && WEXITSTATUS(status) == 0) || stopped || first_failed >= 0) continue;
       first_failed = r;
       failure = fmt::format("worker rank {} (pid {}) {}", r, done, describe_status(status));
       deadline = Clock::now() + to_ms(timeout_seconds + 10);
@@ -485,6 +497,9 @@ void launch_workers(int workers, double timeout_seconds) {
   sigaction(SIGTERM, &old_term, nullptr);
   g_workers.clear();
   if (first_failed >= 0) throw Error(failure);
+  const int forwarded = g_forwarded;
+  g_forwarded = 0;
+  return forwarded;
 }
 
 }  // namespace evoc::trainer
@@ -493,6 +508,7 @@ void launch_workers(int workers, double timeout_seconds) {
 
 #include <nlohmann/json.hpp>
 
+#include "ir/hash.h"
 #include "trainer/parallel.h"
 
 namespace evoc::trainer {
@@ -503,7 +519,7 @@ std::pair<int64_t, int64_t> shard_of(int64_t size, const Cluster* cluster) {
   return {size * r / n, size * (r + 1) / n - size * r / n};
 }
 
-void sum_step(Cluster& cluster, Network& net, double share) {
+void sum_step(Cluster& cluster, Network& net, double share, float* extra, int n_extra) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
   for (Param* p : params(net))
@@ -512,8 +528,11 @@ void sum_step(Cluster& cluster, Network& net, double share) {
     parts.push_back(layer.running_mean.reshape({-1}));
     parts.push_back(layer.running_var.reshape({-1}));
   }
-  torch::Tensor flat = (torch::cat(parts).to(torch::kCPU, torch::kFloat) * static_cast<float>(share)).contiguous();
+  torch::Tensor weighted = torch::cat(parts).to(torch::kCPU, torch::kFloat) * static_cast<float>(share);
+  torch::Tensor flat =
+      n_extra > 0 ? torch::cat({weighted, torch::from_blob(extra, {n_extra}, torch::kFloat)}) : weighted.contiguous();
   cluster.sum(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()));
+  std::copy_n(flat.data_ptr<float>() + weighted.numel(), n_extra, extra);
   int64_t at = 0;
   auto take = [&](torch::Tensor& target) {
     const int64_t n = target.numel();
@@ -532,10 +551,7 @@ void sum_step(Cluster& cluster, Network& net, double share) {
 }
 
 uint64_t network_hash(const Network& net) {
-  const std::string text = network_to_json(net).dump();
-  uint64_t h = 1469598103934665603ull;  // FNV-1a
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
+  return fnv1a(network_to_json(net).dump(), kContentHashSeed);
 }
 
 uint64_t island_seed(uint64_t seed, int rank) {

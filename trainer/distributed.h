@@ -97,7 +97,9 @@ bool started_as_rank(int rank_flag);
 /// run on this machine: hosts their store on 127.0.0.1 on a free port, passes them the torchrun
 /// variables, forwards SIGINT and SIGTERM, and waits. When a worker fails, says which (its exit
 /// status or signal), gives the others `timeout_seconds` (plus a grace period) to notice and end,
-/// then kills those left. Throws Error naming the first worker that failed and how.
-void launch_workers(int workers, double timeout_seconds);
+/// then kills those left. Throws Error naming the first worker that failed and how. Returns the
+/// signal (SIGINT or SIGTERM) passed on to the workers, after which they stopped early and rank 0
+/// wrote the model; 0 if none came.
+int launch_workers(int workers, double timeout_seconds);
 
 }  // namespace evoc::trainer

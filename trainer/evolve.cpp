@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <optional>
@@ -34,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ir/error.h"
+#include "ir/hash.h"
 #include "ir/printer.h"
 #include "trainer/checkpoint.h"
 #include "trainer/linear.h"
@@ -53,6 +55,9 @@ constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear pe
 struct SplitTensors {
   torch::Tensor x, y;
   int threads = 1;  ///< LibTorch threads for a pass over the whole split (see kElementsPerThread)
+  /// Data-parallel validation rows: each rank runs the forward pass on its share of them and
+  /// the ranks gather the outputs (every rank then scores the whole split, with the same bits).
+  Cluster* shards = nullptr;
 };
 
 
@@ -114,8 +119,6 @@ void check_options(const Options& o) {
   require(o.threads >= 1, "--threads must be at least 1");
   require(o.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
   require(o.migrate_every >= 1, "--migrate-every must be at least 1");
-  require(!o.islands || (o.checkpoint_dir.empty() && o.resume_dir.empty()),
-          "--islands: --checkpoint and --resume are not supported with islands yet");
   require(!o.cluster || o.device == "cpu", "--device cuda: runs of many ranks train on the CPU only");
   require(o.time_limit >= 0, "--time-limit must be at least 0");
   require(o.early_stop >= 0, "--early-stop must be at least 0");
@@ -124,8 +127,6 @@ void check_options(const Options& o) {
           "--validation-fraction must be in (0, 1)");
   require((!o.split && o.statistics_rows.empty()) || (!o.cluster && o.checkpoint_dir.empty() && o.resume_dir.empty()),
           "a given split or statistics rows (an ensemble's member) cannot be checkpointed or run on many ranks");
-  require(!o.cluster || o.islands || o.time_limit == 0,
-          "--time-limit: data-parallel ranks would stop at different minibatches; use --epochs or --early-stop");
 }
 
 /// The options that shape a run's trajectory (all but --epochs and I/O), for --resume checks.
@@ -139,14 +140,13 @@ std::string fingerprint(const Options& o) {
       task_name(o.task), o.lr, o.batch, o.weight_decay, o.optimizer == Optimizer::Adam ? "adam" : "adamw",
       o.max_ops, o.grow, o.pool, o.prune_below, o.min_gain, o.significance, o.fallback_significance, o.patience, o.layers, o.width,
       activation_name(o.activation), norm_name(o.norm), fmt::join(ops, ","), o.seed, o.device,
-      o.validation_data ? std::string("file") : fmt::format("{}", o.validation_fraction), o.test_fraction);
+      o.validation_data ? std::string("file") : fmt::format("{}", o.validation_fraction), o.test_fraction) +
+         (o.islands ? fmt::format(" islands migrate-every={}", o.migrate_every) : "");
 }
 
 /// FNV-1a of the data set's names and values, continued from `h`.
-uint64_t data_hash(const Dataset& data, uint64_t h = 1469598103934665603ull) {
-  auto bytes = [&](const void* p, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) h = (h ^ static_cast<const uint8_t*>(p)[i]) * 1099511628211ull;
-  };
+uint64_t data_hash(const Dataset& data, uint64_t h = kContentHashSeed) {
+  auto bytes = [&](const void* p, std::size_t n) { h = fnv1a_bytes(p, n, h); };
   for (const auto& name : data.feature_names) bytes(name.data(), name.size() + 1);
   bytes(data.target_name.data(), data.target_name.size());
   bytes(data.features.data(), data.features.size() * sizeof(float));
@@ -282,6 +282,7 @@ Problem make_problem(const Dataset& data, const Options& options, int threads, t
   standardise(p, data, options.statistics_rows);
   p.train = split_tensors(p, data, p.split.train, device, threads);
   p.validation = split_tensors(p, validation ? *validation : data, p.split.validation, device, threads);
+  if (options.cluster && !options.islands) p.validation.shards = options.cluster;
   return p;
 }
 
@@ -314,10 +315,31 @@ class ThreadScope {
   int threads_;
 };
 
+/// Data-parallel: the rows of every rank's `part` (a shard of a split, rank order being row
+/// order), joined into the whole split's on every rank.
+torch::Tensor gather_rows(Cluster& cluster, const torch::Tensor& part) {
+  const torch::Tensor t = part.to(torch::kCPU).contiguous();
+  const std::string mine(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  std::string all;
+  for (const std::string& bytes : cluster.all_gather(mine)) all += bytes;
+  const int64_t row_bytes = t.numel() ? t.nbytes() / t.size(0) : t.element_size() * (t.dim() > 1 ? t.size(1) : 1);
+  std::vector<int64_t> shape = t.sizes().vec();
+  shape[0] = static_cast<int64_t>(all.size()) / row_bytes;
+  torch::Tensor whole = torch::empty(shape, t.options());
+  std::memcpy(whole.data_ptr(), all.data(), all.size());
+  return whole.to(part.device());
+}
+
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   torch::NoGradGuard no_grad;
   ThreadScope threads(split.threads);
-  torch::Tensor out = forward(net, split.x, Mode::Eval).output;
+  torch::Tensor out;
+  if (split.shards) {
+    auto [first, count] = shard_of(split.x.size(0), split.shards);
+    out = gather_rows(*split.shards, forward(net, split.x.narrow(0, first, count), Mode::Eval).output);
+  } else {
+    out = forward(net, split.x, Mode::Eval).output;
+  }
   Evaluation e;
   if (task == Task::Classify) {
     e.row_losses = torch::nn::functional::cross_entropy(
@@ -425,8 +447,11 @@ using Clock = std::chrono::steady_clock;
 /// Thrown from within an epoch when the run must stop (that epoch's training is dropped).
 struct RunStopped {};
 
-/// When a run stops early: at its time limit, or once Options::stop reads true. Checked before
-/// every minibatch.
+/// When a run stops early: at its time limit, or once Options::stop reads true. A process alone
+/// checks before every minibatch. Ranks of a run stop together, at the same point of the same
+/// epoch, or their exchanges would no longer pair up: each rank posts its reasons (votes) into an
+/// exchange the ranks make anyway (the gradient sum of a data-parallel step, and one at the end of
+/// every epoch), and every rank stops if any rank would.
 class Stopper {
  public:
   Stopper(const Options& o, Clock::time_point start) : flag_(o.stop), has_deadline_(o.time_limit > 0) {
@@ -434,10 +459,23 @@ class Stopper {
     const double limit = std::min(o.time_limit, 1e9);
     deadline_ = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(limit));
   }
-  /// Throws RunStopped if the run must stop now.
+  /// This process alone: throws RunStopped if the run must stop now.
   void check() {
-    if (flag_ && flag_->load(std::memory_order_relaxed)) reason = "stop requested";
-    else if (has_deadline_ && Clock::now() >= deadline_) reason = "time limit";
+    float votes[kVotes];
+    vote(votes);
+    tally(votes);
+  }
+  /// Slots an exchange carries for a stop decision.
+  static constexpr int kVotes = 2;
+  /// This rank's reasons to stop now, as counts to be summed over the ranks.
+  void vote(float* votes) const {
+    votes[0] = flag_ && flag_->load(std::memory_order_relaxed) ? 1.0f : 0.0f;
+    votes[1] = has_deadline_ && Clock::now() >= deadline_ ? 1.0f : 0.0f;
+  }
+  /// Throws RunStopped if any rank voted to stop (`votes` summed over the ranks).
+  void tally(const float* votes) {
+    if (votes[0] > 0) reason = "stop requested";
+    else if (votes[1] > 0) reason = "time limit";
     if (!reason.empty()) throw RunStopped{};
   }
   std::string reason;  ///< why the run stopped ("" while it runs)
@@ -463,7 +501,9 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
-    stopper.check();
+    float votes[Stopper::kVotes];
+    if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
+    else stopper.check();
     auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
@@ -471,7 +511,10 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     torch::Tensor out = forward(net, p.train.x.index_select(0, index), Mode::Train).output;
     torch::Tensor loss = loss_of(out, p.train.y.index_select(0, index), p.task);
     loss.backward();
-    if (cluster) sum_step(*cluster, net, static_cast<double>(count) / static_cast<double>(size));
+    if (cluster) {
+      sum_step(*cluster, net, static_cast<double>(count) / static_cast<double>(size), votes, Stopper::kVotes);
+      stopper.tally(votes);
+    }
     optimizer_step(net, o.optimizer, o.lr, o.weight_decay);
     total += loss.item<double>() * static_cast<double>(count);
     seen += count;
@@ -681,10 +724,11 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
   return run;
 }
 
-/// The checkpoint to resume. Data-parallel ranks resume from rank 0's: it reads and checks the
-/// file and sends it, so the directory need only be on rank 0's machine.
+/// The checkpoint to resume. Ranks of a run resume from rank 0's: it reads and checks the file
+/// and sends it, so the directory need only be on rank 0's machine; an island takes its own
+/// state from it.
 Checkpoint read_resumed_checkpoint(const Options& o, const std::string& path, torch::Device device) {
-  if (!o.cluster || o.islands) return read_checkpoint(o.resume_dir, device);
+  if (!o.cluster) return read_checkpoint(o.resume_dir, device);
   std::string text, error;
   if (o.cluster->rank() == 0) {
     try {
@@ -696,7 +740,16 @@ Checkpoint read_resumed_checkpoint(const Options& o, const std::string& path, to
   std::string sent = o.cluster->broadcast(error.empty() ? "ok\n" + text : "error\n" + error);
   if (sent.starts_with("error\n"))
     throw Error(o.cluster->rank() == 0 ? error : "rank 0 cannot resume: " + sent.substr(6));
-  return checkpoint_from_text(sent.substr(3), path, device);
+  Checkpoint c = checkpoint_from_text(sent.substr(3), path, device);
+  const std::size_t others = static_cast<std::size_t>(o.cluster->size() - 1);
+  if (o.islands && c.islands.size() != others)
+    throw Error(fmt::format("{}: a checkpoint of {} islands; this run has {} ranks", path, c.islands.size() + 1,
+                            others + 1));
+  if (!o.islands || o.cluster->rank() == 0) {
+    c.islands.clear();
+    return c;
+  }
+  return std::move(c.islands[static_cast<std::size_t>(o.cluster->rank() - 1)]);
 }
 
 /// A run read back from --resume: it must have been started with the same options on the same
@@ -882,13 +935,25 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   return s;
 }
 
-/// Saves the run and the network it would output now (best.evir, with its summary).
+/// Saves the run and the network it would output now (best.evir, with its summary). Every rank
+/// of a run takes part (data-parallel ranks evaluate together; islands gather their states, and
+/// the output is the best island's), and rank 0 writes.
 void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
-  Choice chosen = choose(run, p, o);
+  Choice chosen = choose(run, p, o);  // data-parallel ranks evaluate together: every rank is here
+  Checkpoint c{fingerprint(o), hash, run, chosen.best->net, {}};
+  BestNetwork island;
+  if (o.islands && o.cluster) {
+    const std::vector<std::string> states = o.cluster->all_gather(checkpoint_to_json(c).dump());
+    best_island(chosen, island, p, o, p.train.x.device());
+    if (o.cluster->rank() != 0) return;
+    c.output = chosen.best->net;
+    for (std::size_t r = 1; r < states.size(); ++r)
+      c.islands.push_back(checkpoint_from_text(states[r], fmt::format("island {}", r), p.train.x.device()));
+  }
   Summary summary = summarize(run, chosen, data, p, *trained_network(chosen.best->net));
+  if (o.cluster && o.cluster->rank() != 0) return;
   ir::Module best = export_run(chosen.best->net, data, p, o, summary);
-  write_checkpoint(o.checkpoint_dir, Checkpoint{fingerprint(o), hash, run, chosen.best->net},
-                   ir::print_module(best));
+  write_checkpoint(o.checkpoint_dir, c, ir::print_module(best));
 }
 
 /// The result of a run: its chosen network, exported, with the summary.
@@ -923,6 +988,16 @@ int usable_threads(const Options& o, const Callbacks& callbacks) {
   if (callbacks.on_info)
     callbacks.on_info(fmt::format("--threads {}: this machine has {} cores; using at most {}", o.threads, cores, cores));
   return cores;
+}
+
+/// --early-stop: whether the run has set no new best for Options::early_stop epochs. Islands
+/// stop together, once that holds on every island (data-parallel ranks agree by construction).
+bool stale_everywhere(const RunState& run, const Options& o, int epoch) {
+  const bool stale = epoch - run.best.epoch >= o.early_stop;
+  if (!o.cluster || !o.islands) return stale;
+  double stale_islands = stale ? 1 : 0;
+  o.cluster->sum(&stale_islands, 1);
+  return stale_islands == o.cluster->size();
 }
 
 /// The error for a run that diverged in `epoch`, naming the last checkpoint it leaves.
@@ -971,16 +1046,34 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     if (o.cluster && !o.islands)  // data-parallel: every rank holds the same networks, checked
       o.cluster->check_same(network_hash(run.net) * 31 + (run.has_linear ? network_hash(run.linear) : 0),
                             fmt::format("epoch {}", epoch));
-    const bool writer = !o.cluster || o.cluster->rank() == 0;  // one checkpoint: rank 0's
-    if (writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs)) {
+    // One checkpoint, rank 0's (it alone may have --checkpoint): ranks learn of it, and of every
+    // rank's reasons to stop, in one exchange at the end of the epoch.
+    const bool writer = !o.cluster || o.cluster->rank() == 0;
+    bool checkpoint = writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs);
+    float votes[Stopper::kVotes + 1] = {};
+    if (o.cluster) {
+      stopper.vote(votes);
+      votes[Stopper::kVotes] = checkpoint ? 1.0f : 0.0f;
+      o.cluster->sum(votes, Stopper::kVotes + 1);
+      checkpoint = votes[Stopper::kVotes] > 0;
+    }
+    if (checkpoint) {
       save_checkpoint(run, data, p, o, hash);
       last_checkpoint = epoch;
     }
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
-    if (o.early_stop > 0 && epoch < o.epochs && epoch - run.best.epoch >= o.early_stop) {
+    if (o.early_stop > 0 && epoch < o.epochs && stale_everywhere(run, o, epoch)) {
       stopped = "early stop";
       break;
+    }
+    if (o.cluster && epoch < o.epochs) {
+      try {
+        stopper.tally(votes);  // islands decide only here
+      } catch (const RunStopped&) {
+        stopped = stopper.reason;
+        break;
+      }
     }
   }
   Result result = finish_run(run, data, p, o, callbacks);

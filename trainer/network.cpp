@@ -140,22 +140,23 @@ torch::Tensor gather(const torch::Tensor& columns, const torch::Tensor& col, con
   return torch::where(is_scalar, scalars, values);
 }
 
-/// The head in the IR's `dot` order (ir/scalar.h): term i = w_i * column_i goes into partial
-/// sum i mod kDotPartials, each summed left to right; then the partials left to right, then the
-/// bias. Each operation is rounded, so that evaluation matches the exported module.
+/// Tensor addition for ir::scalar::DotSum, which owns the `dot` summation order.
+struct TensorSum {
+  using V = torch::Tensor;
+  V add(const V& a, const V& b) const { return a + b; }
+};
+
+/// The head in the IR's `dot` order (ir::scalar::DotSum: term i = w_i * column_i into partial
+/// sum i mod kDotPartials, the partials left to right, then the bias). Each operation is
+/// rounded, so that evaluation matches the exported module.
 torch::Tensor ordered_head(const Layer& layer, const torch::Tensor& natural) {
   const int64_t n = natural.size(1);
   if (n == 0) return layer.bias.value.unsqueeze(0).expand({natural.size(0), layer.n_out});
-  const auto partials = static_cast<int64_t>(ir::scalar::kDotPartials);
-  std::vector<torch::Tensor> partial;
-  for (int64_t i = 0; i < n; ++i) {
-    torch::Tensor term = layer.weight.value.select(1, i).unsqueeze(0) * natural.select(1, i).unsqueeze(1);
-    if (i < partials) partial.push_back(term);
-    else partial[i % partials] = partial[i % partials] + term;
-  }
-  torch::Tensor sum = partial[0];
-  for (std::size_t j = 1; j < partial.size(); ++j) sum = sum + partial[j];
-  return sum + layer.bias.value.unsqueeze(0);
+  TensorSum b;
+  ir::scalar::DotSum<TensorSum> sum;
+  for (int64_t i = 0; i < n; ++i)
+    sum.add_term(b, layer.weight.value.select(1, i).unsqueeze(0) * natural.select(1, i).unsqueeze(1));
+  return sum.finish_with(b, layer.bias.value.unsqueeze(0));
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ std::pair<int64_t, int64_t> shard_of(int64_t size, const Cluster* cluster);
 /// Sums over the ranks the gradients of `net`, each rank's weighted by `share` (its fraction
 /// of the minibatch's rows), and the running normalisation statistics, weighted the same way:
 /// afterwards every rank holds the gradient of the whole minibatch's mean loss and the same
-/// statistics, so every rank takes the same optimiser step.
-void sum_step(Cluster& cluster, Network& net, double share);
+/// statistics, so every rank takes the same optimiser step. The `n_extra` values at `extra`
+/// travel in the same exchange and are summed unweighted (the ranks' votes to stop).
+void sum_step(Cluster& cluster, Network& net, double share, float* extra = nullptr, int n_extra = 0);
 
 /// 64-bit hash of the network's exact state (topology, parameters, moments, statistics, step).
 uint64_t network_hash(const Network& net);

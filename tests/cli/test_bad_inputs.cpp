@@ -565,11 +565,12 @@ const std::vector<Case> kTrainCases = {
 };
 
 /// Rows of the table tested in other files: the checkpoint lock needs a second, running process
-/// (tests/cli/test_train_stop.cpp).
-const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use"};
+/// (tests/cli/test_train_stop.cpp); huge modules compile in parts (tests/codegen/jit_test.cpp).
+const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use", "huge-module-compile-time"};
 
 /// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
-const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options"};
+const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options",
+                                                 "dist-islands-resume-ranks"};
 
 /// Replaces every `$D` and `$G` in `s`.
 std::string expand(std::string s, const std::string& dir) {

@@ -181,6 +181,10 @@ TEST_CASE("link: an ensemble module for every engine and emitter; inspect shows 
   CHECK(interp.status == 0);
   CHECK(interp.out == jit.out);
   CHECK(interp.out.rfind("neg,pos\n", 0) == 0);
+  // The probabilities are the ensemble's outputs as they are, not transformed again.
+  auto raw = run_evoc("run " + ens + " --engine jit --by-name --output raw -i " + tmp.file("val.csv"));
+  REQUIRE(raw.status == 0);
+  CHECK(raw.out.substr(raw.out.find('\n')) == jit.out.substr(jit.out.find('\n')));
   auto eval = run_evoc("eval " + ens + " --engine jit -i " + tmp.file("val_named.csv"));
   CHECK(eval.out.find("accuracy  0.0000") != std::string::npos);
   auto eval_good = run_evoc("eval " + tmp.file("good.evir") + " -i " + tmp.file("val_named.csv"));

@@ -169,6 +169,49 @@ TEST_CASE("islands on 2 and 3 workers exchange their best networks and say which
   CHECK(adopted > 0);
 }
 
+TEST_CASE("--time-limit and SIGTERM stop every rank together, in both modes, with a model") {
+  TempDir tmp;
+  for (const bool islands : {false, true}) {
+    CAPTURE(islands);
+    std::vector<std::string> mode{"--workers", "2"};
+    if (islands) mode = mode + std::vector<std::string>{"--islands", "--migrate-every", "1"};
+    {
+      // Ranks that stopped at different minibatches would wait on each other's exchanges until
+      // the timeout: they decide together, at a step's exchange or at the end of an epoch.
+      const std::string out = tmp.file(islands ? "limited_islands.evir" : "limited.evir");
+      std::string err;
+      const auto start = Clock::now();
+      REQUIRE(run(small_run(100000, out) + mode + std::vector<std::string>{"--time-limit", "6s", "--timeout", "20"},
+                  err, tmp) == 0);
+      const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      CAPTURE(err);
+      CHECK(seconds < 20);
+      CHECK(err.find("time limit") != std::string::npos);
+      CHECK(count(err, "wrote ") == 1);
+      CHECK(fs::exists(out));
+    }
+    {
+      const std::string name = islands ? "stopped_islands" : "stopped", out = tmp.file(name + ".evir"),
+                        log = tmp.file(name + ".err");
+      const pid_t launcher = spawn(small_run(100000, out) + mode + std::vector<std::string>{"--timeout", "20"}, log);
+      // Stop once training is under way (a rank's first epoch line).
+      const auto start = Clock::now();
+      while ((!fs::exists(log) || evoc::read_file(log).find("epoch") == std::string::npos) &&
+             std::chrono::duration<double>(Clock::now() - start).count() < 60)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      kill(launcher, SIGTERM);
+      const auto [status, seconds] = wait_for(launcher, 60);
+      const std::string err = evoc::read_file(log);
+      CAPTURE(err);
+      CHECK(status == 143);
+      CHECK(seconds < 30);
+      CHECK(err.find("SIGTERM: stopped after epoch") != std::string::npos);
+      CHECK(err.find("error") == std::string::npos);
+      CHECK(fs::exists(out));
+    }
+  }
+}
+
 TEST_CASE("a rank killed with SIGKILL ends the run within a minute; --resume finishes it bit for bit") {
   TempDir tmp;
   for (int n : {2, 3}) {
@@ -208,6 +251,43 @@ TEST_CASE("a rank killed with SIGKILL ends the run within a minute; --resume fin
 }
 
 // The rows dist-* of docs/bad-inputs.md that need more than one process.
+TEST_CASE("islands checkpoint every island; after a kill, --resume finishes bit for bit") {
+  TempDir tmp;
+  const std::vector<std::string> islands = {"--workers", "2", "--islands", "--migrate-every", "2",
+                                            "--checkpoint-every", "1"};
+  const int epochs = 40;
+  std::string err;
+  const std::string full = tmp.file("full.evir"), cut = tmp.file("cut.evir"), resumed = tmp.file("resumed.evir");
+  REQUIRE(run(small_run(epochs, full) + islands, err, tmp) == 0);
+
+  const std::string checkpoint = tmp.file("checkpoint"), log = tmp.file("killed.err");
+  const pid_t launcher = spawn(small_run(epochs, cut) + islands + std::vector<std::string>{"--checkpoint", checkpoint}, log);
+  const auto start = Clock::now();
+  while (!fs::exists(checkpoint + "/state.json") && Clock::now() - start < std::chrono::seconds(60))
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const pid_t pid = worker_pid(launcher, 1);
+  REQUIRE(pid > 0);
+  REQUIRE(kill(pid, SIGKILL) == 0);
+  const auto [status, seconds] = wait_for(launcher);
+  CHECK(status != 0);
+  CHECK(seconds < 60);
+  CHECK_FALSE(fs::exists(cut));
+  // Rank 0 wrote both islands' states.
+  CHECK(evoc::read_file(checkpoint + "/state.json").find("\"islands\":[{") != std::string::npos);
+
+  // Another number of ranks cannot take the islands up.
+  const std::vector<std::string> three = {"--workers", "3", "--islands", "--migrate-every", "2", "--checkpoint-every", "1"};
+  CHECK(run(small_run(epochs, resumed) + three + std::vector<std::string>{"--resume", checkpoint}, err, tmp) != 0);
+  CHECK(err.find("a checkpoint of 2 islands; this run has 3 ranks") != std::string::npos);
+  CHECK_FALSE(fs::exists(resumed));
+
+  REQUIRE(run(small_run(epochs, resumed) + islands + std::vector<std::string>{"--checkpoint", checkpoint, "--resume", checkpoint},
+              err, tmp) == 0);
+  CAPTURE(err);
+  CHECK(err.find("resuming") != std::string::npos);
+  CHECK(evoc::read_file(resumed) == evoc::read_file(full));
+}
+
 TEST_CASE("ranks that cannot meet or disagree are refused, and nothing is written") {
   TempDir tmp;
   const std::string out = tmp.file("out.evir");

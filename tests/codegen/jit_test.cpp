@@ -3,9 +3,12 @@
 // hand-picked edge cases and the JIT's own behaviour (errors, timing, freeing, threads).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <thread>
 
+#include "codegen/aot.h"
 #include "codegen/jit.h"
+#include "ir/liveness.h"
 #include "ir/error.h"
 #include "ir/parser.h"
 #include "passes/link.h"
@@ -129,6 +132,87 @@ TEST_CASE("JIT equals the interpreter on huge kernels: hundreds of inputs or out
     const ir::Module m = ir::random_module(seed, o);
     const test::Reference ref = test::reference(m, 1000, seed);
     for (int width : {0, 1, 8}) check_module(m, at(2, width), ref, seed);
+  }
+}
+
+/// A module of about `n_ops` live ops over 16 inputs: each value reads the one before it (so that
+/// every value is live) and one drawn from the whole history (so that many values are read far
+/// from where they are computed): dots (often under tanh), binary ops, bounded unary ops and
+/// constants. Outputs read the last value and 7 others spread over the graph.
+ir::Module long_module(std::size_t n_ops, uint64_t seed) {
+  ir::Rng rng(seed);
+  ir::Module m = ir::make_module("long" + std::to_string(n_ops), 16);
+  ir::ValueId prev = 15;
+  auto any = [&] { return static_cast<ir::ValueId>(rng.below(m.values.size())); };
+  const ir::Op binaries[] = {ir::Op::Add, ir::Op::Sub, ir::Op::Mul, ir::Op::Min, ir::Op::Max, ir::Op::FillNan};
+  const ir::Op unaries[] = {ir::Op::Tanh, ir::Op::Sigmoid, ir::Op::Relu, ir::Op::Abs, ir::Op::Neg, ir::Op::IsNan};
+  while (m.values.size() - 16 < n_ops) {
+    const float r = rng.uniform();
+    ir::ValueId v;
+    if (r < 0.4f) {
+      const ir::ValueId args[] = {prev, any(), any()};
+      const float weights[] = {rng.uniform(-0.6f, 0.6f), rng.uniform(-0.6f, 0.6f), rng.uniform(-0.6f, 0.6f)};
+      v = ir::add_dot(m, args, weights, rng.uniform(-0.5f, 0.5f));
+      if (rng.chance(0.5f)) v = ir::add_unary(m, ir::Op::Tanh, v);
+    } else if (r < 0.65f) {
+      v = ir::add_binary(m, binaries[rng.below(6)], prev, any());
+    } else if (r < 0.75f) {
+      v = ir::add_binary(m, ir::Op::Div, prev, ir::add_affine(m, ir::add_unary(m, ir::Op::Square, any()), 1.0f, 1.0f));
+    } else if (r < 0.8f) {
+      v = ir::add_binary(m, ir::Op::Mul, prev, ir::add_const(m, rng.uniform(-2, 2)));
+    } else if (r < 0.85f) {
+      v = ir::add_unary(m, ir::Op::Log, ir::add_affine(m, ir::add_unary(m, ir::Op::Abs, prev), 1.0f, 1.0f));
+    } else {
+      v = ir::add_unary(m, unaries[rng.below(6)], prev);
+    }
+    prev = v;
+  }
+  for (int o = 0; o < 7; ++o) ir::add_output(m, static_cast<ir::ValueId>(16 + rng.below(m.values.size() - 16)), "y" + std::to_string(o));
+  ir::add_output(m, prev, "last");
+  return m;
+}
+
+TEST_CASE("huge kernels compile in parts: many outputs or many ops, equal to the interpreter, rows scored in place") {
+  // A huge kernel whose graph is larger than one part (lower.cpp: kPartWeight) is lowered as
+  // several functions, which pass the values read across parts through a scratch tile of reused
+  // slots; parts bound the size of what LLVM's superlinear passes see. Widths 1 (a row is a tile
+  // of one lane), 8 and the target's.
+  struct Case {
+    ir::Module m;
+    std::vector<int> widths;
+  };
+  ir::RandomModuleOptions wide;  // huge by its 300 outputs, operands drawn from far back
+  wide.n_in = 8;
+  wide.n_out = 300;
+  wide.n_values = 2500;
+  wide.depth_bias = 0.0f;
+  Case cases[] = {{ir::random_module(7001, wide), {0, 1, 8}}, {long_module(9000, 7002), {0, 1}}};
+  for (const Case& c : cases) {
+    const ir::Module& m = c.m;
+    const std::vector<bool> live = ir::live_values(m);
+    const auto live_ops = static_cast<std::size_t>(std::count(live.begin() + static_cast<std::ptrdiff_t>(m.n_in()), live.end(), true));
+    if (m.n_out() < 256) REQUIRE(live_ops >= 8192);  // huge by its ops alone
+    const uint64_t seed = live_ops;
+    const test::Reference ref = test::reference(m, 1000, seed);
+    for (int width : c.widths) {
+      CAPTURE(width);
+      CAPTURE(m.name);
+      const std::string llvm = codegen::emit_artifact(m, codegen::EmitKind::Llvm, at(2, width)).data;
+      CHECK(llvm.find(".part1(") != std::string::npos);  // two parts or more
+      const codegen::JitKernel k = compile_jit(m, at(2, width));
+      for (int64_t n : kBatches) CHECK(test::check_batch(m, k.function(), ref, n, n % 3, n % 2) == "");
+      // In place: each row's outputs overwrite its inputs.
+      const std::size_t stride = std::max(m.n_in(), m.n_out()), rows = 37;
+      std::vector<float> data(rows * stride, 0.0f);
+      for (std::size_t r = 0; r < rows; ++r)
+        std::copy_n(ref.x.begin() + static_cast<std::ptrdiff_t>(r * m.n_in()), m.n_in(),
+                    data.begin() + static_cast<std::ptrdiff_t>(r * stride));
+      k(data.data(), static_cast<int64_t>(rows), static_cast<int64_t>(stride), data.data(), static_cast<int64_t>(stride));
+      std::size_t wrong = 0;
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t o = 0; o < m.n_out(); ++o) wrong += !ir::same_float(data[r * stride + o], ref.y[r * m.n_out() + o]);
+      CHECK(wrong == 0);
+    }
   }
 }
 

@@ -111,6 +111,51 @@ TEST_CASE("op table") {
   }
 }
 
+TEST_CASE("every fact of an ops.def row holds for its scalar semantics") {
+  // Samples: specials, subnormals, and a spread of finite values of both signs.
+  std::vector<float> xs = {0.0f, -0.0f, 1.0f, -1.0f, 0.5f, -2.5f, 1e-40f, -1e-40f, 3e38f, -3e38f,
+                           INFINITY, -INFINITY, 88.0f, -104.0f, 1e-3f};
+  Rng rng(11);
+  for (int i = 0; i < 200; ++i) xs.push_back(rng.uniform(-50.0f, 50.0f));
+  auto same = [](float a, float b) {
+    return (std::isnan(a) && std::isnan(b)) || std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b);
+  };
+  for (int k = 0; k < kNumOps; ++k) {
+    const Op op = static_cast<Op>(k);
+    const OpInfo& info = op_info(op);
+    CAPTURE(op_name(op));
+    CHECK(info.op == op);
+    CHECK(op_from_name(info.name) == op);
+    if (info.arity == 0 || info.immediates != 0) {
+      CHECK(info.flags == 0);  // leaves and kinds with immediates have no algebra of their own
+      continue;
+    }
+    auto f = [&](float a, float b) { return info.arity == 1 ? eval_unary(op, a) : eval_binary(op, a, b); };
+    for (float x : xs) {
+      CAPTURE(x);
+      for (float y : {x, 1.5f, -0.0f, 0.0f, -7.0f}) {
+        const float r = f(x, y);
+        if (has_flags(op, OpFlag::NonNegative)) CHECK(!(r < 0.0f));
+        if (sign_clear(op) && !std::isnan(r)) CHECK(!std::signbit(r));
+        if (is_commutative(op)) CHECK(same(r, f(y, x)));
+      }
+      if (has_flags(op, OpFlag::Idempotent)) CHECK(same(f(x, x), x));
+      if (has_flags(op, OpFlag::Even)) CHECK(same(f(-x, 0), f(x, 0)));
+      if (has_flags(op, OpFlag::Projection)) {
+        REQUIRE(never_negative(op));  // a projection names the range it clamps onto
+        const bool in_range = sign_clear(op) ? !std::signbit(x) : !(x < 0.0f);
+        if (in_range) CHECK(same(f(x, 0), x));
+      }
+      if (info.absorbing && std::isfinite(x)) CHECK(f(x, *info.absorbing) == *info.absorbing);  // real arithmetic: -0 == 0
+    }
+  }
+  CHECK(immediate_count(Op::Const, 0) == 1);
+  CHECK(immediate_count(Op::Affine, 1) == 2);
+  CHECK(immediate_count(Op::Dot, 3) == 4);
+  CHECK(!is_unary(Op::Affine));
+  CHECK(is_unary(Op::Tanh));
+}
+
 TEST_CASE("dot sums four interleaved partial sums, then adds the bias") {
   FloatArith b;
   auto dot_of = [&](const std::vector<float>& v, const std::vector<float>& w, float bias) {

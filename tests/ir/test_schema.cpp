@@ -98,5 +98,34 @@ TEST_CASE("metrics: accuracy, log loss, macro F1, confusion, ROC AUC; R^2, RMSE,
   CHECK(r.mae == doctest::Approx(1.0 / 3));
 }
 
+TEST_CASE("metrics: one argmax: the first of ties wins, a NaN never wins, all NaN is class 0") {
+  const float tie[] = {1, 3, 3};
+  CHECK(metrics::argmax(tie, 3) == 1);
+  const float nan_first[] = {kNaN, -5, -7};
+  CHECK(metrics::argmax(nan_first, 3) == 1);  // max_element would keep the NaN at 0
+  const float nan_middle[] = {-1, kNaN, -2};
+  CHECK(metrics::argmax(nan_middle, 3) == 0);
+  const float all_nan[] = {kNaN, kNaN};
+  CHECK(metrics::argmax(all_nan, 2) == 0);
+  const float inf[] = {-INFINITY, INFINITY, kNaN};
+  CHECK(metrics::argmax(inf, 3) == 1);
+  // One score: a binary classifier's logit (above 0) or probability (above 0.5).
+  const float one[] = {0.3f};
+  CHECK(metrics::predicted_class(one, 1) == 1);
+  CHECK(metrics::predicted_class(one, 1, 0.5f) == 0);
+  const float nan_one[] = {kNaN};
+  CHECK(metrics::predicted_class(nan_one, 1) == 0);
+  // accuracy uses the same rule: rows {NaN, 2} and {3, NaN}, strided by 3 (the third ignored).
+  const float rows[] = {kNaN, 2, 9, 3, kNaN, 9};
+  CHECK(metrics::accuracy({1, 0}, rows, 2, 3) == 1.0);
+  CHECK(metrics::accuracy({1, 0.5}, rows, 2, 3) == 0.5);  // a label that is not a class index
+  CHECK(metrics::accuracy({}, rows, 2, 3) == 0.0);
+  // classify predicts through the same argmax.
+  const float two[] = {kNaN, 0.5f, 0.5f, kNaN};
+  const metrics::Classification c = metrics::classify({1, 0}, two, 2);
+  CHECK(c.confusion[1][1] == 1);
+  CHECK(c.confusion[0][0] == 1);
+}
+
 }  // namespace
 }  // namespace evoc::ir

@@ -92,6 +92,14 @@ TEST_CASE("a second compile of the same model is a cache hit") {
   CHECK(entries(dir).size() == 3);
 }
 
+TEST_CASE("the cache key carries the code generator's revision, a hash derived from its sources") {
+  const std::string_view revision = codegen::codegen_revision();
+  CHECK(revision.size() == 16);
+  CHECK(revision.find_first_not_of("0123456789abcdef") == std::string_view::npos);
+  const std::string key = cache_key(model(), codegen::CodegenOptions{});
+  CHECK(key.find("codegen " + std::string(revision) + "\n") != std::string::npos);
+}
+
 TEST_CASE("the cache directory defaults to EVOC_CACHE_DIR; use_cache turns it off") {
   test::TempDir dir;
   REQUIRE(setenv(kCacheDirVariable, dir.str().c_str(), 1) == 0);

@@ -2,8 +2,12 @@
 // formed for sm_80 and sm_90 (assembled by ptxas when it is installed) and keeps IEEE semantics
 // (no fused multiply-add, no flush-to-zero, no approximate instructions); without a CUDA driver
 // the runtime says so. Where a GPU is present (scripts/gpu_check.sh): the GPU kernel equals the
-// interpreter bit for bit (NaN where NaN) on the same modules, batches 1 .. 1M.
+// interpreter bit for bit (NaN where NaN) on the same modules, batches 1 .. 1M. The kernel
+// cache holds PTX by architecture (no GPU needed): a second request is a hit with the same text,
+// another architecture is another entry, a truncated, patched or swapped entry is recompiled and
+// replaced, and a module's CPU and GPU entries live side by side.
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -19,6 +23,8 @@
 #include "runtime/evoc.h"
 #include "runtime/gpu_kernel.h"
 #include "runtime/kernel.h"
+#include "runtime/kernel_cache.h"
+#include "tests/runtime/test_util.h"
 
 namespace evoc {
 namespace {
@@ -108,6 +114,141 @@ TEST_CASE("GPU architectures are checked") {
   }
   o.cpu = "sm_90a";
   CHECK(codegen::emit_artifact(m, codegen::EmitKind::Ptx, o).data.find(".target sm_90a") != std::string::npos);
+}
+
+/// The files in `dir` whose names end in `suffix`.
+std::vector<std::string> entries_ending(const std::string& dir, std::string_view suffix) {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().ends_with(suffix)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+/// The PTX of `m` for `arch` straight from the back end, without the cache.
+std::string fresh_ptx(const ir::Module& m, const std::string& arch, codegen::CodegenOptions o = {}) {
+  o.cpu = arch;
+  return codegen::emit_artifact(m, codegen::EmitKind::Ptx, o).data;
+}
+
+TEST_CASE("the kernel cache keeps GPU PTX by architecture") {
+  test::TempDir dir;
+  const ir::Module m = random_case(5);
+  bool hit = true;
+  const std::string sm90 = gpu_ptx(m, {}, "sm_90", dir.str(), &hit);
+  CHECK_FALSE(hit);
+  CHECK(sm90 == fresh_ptx(m, "sm_90"));
+  const std::string path = KernelCache(dir.str()).entry_path_for_key(ptx_cache_key(m, {}, "sm_90"), ".ptx");
+  CHECK(entries_ending(dir.str(), "") == std::vector<std::string>{fs::path(path).filename().string()});
+
+  CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == sm90);
+  CHECK(hit);
+
+  // Another architecture is another entry; the first is still served.
+  const std::string sm80 = gpu_ptx(m, {}, "sm_80", dir.str(), &hit);
+  CHECK_FALSE(hit);
+  CHECK(sm80 != sm90);
+  CHECK(sm80.find(".target sm_80") != std::string::npos);
+  CHECK(entries_ending(dir.str(), ".ptx").size() == 2);
+  CHECK(gpu_ptx(m, {}, "sm_80", dir.str(), &hit) == sm80);
+  CHECK(hit);
+  CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == sm90);
+  CHECK(hit);
+
+  // Options that change the code (the symbol) and other modules are other entries.
+  codegen::CodegenOptions named;
+  named.symbol = "score";
+  CHECK(gpu_ptx(m, named, "sm_90", dir.str(), &hit).find(".entry score") != std::string::npos);
+  CHECK_FALSE(hit);
+  gpu_ptx(random_case(6), {}, "sm_90", dir.str(), &hit);
+  CHECK_FALSE(hit);
+  CHECK(entries_ending(dir.str(), ".ptx").size() == 4);
+
+  // No directory: no cache, the same text.
+  CHECK(gpu_ptx(m, {}, "sm_90", "", &hit) == sm90);
+  CHECK_FALSE(hit);
+  // A bad architecture is refused before the cache is touched.
+  CHECK_THROWS_WITH_AS(gpu_ptx(m, {}, "sm_9", dir.str()), doctest::Contains("not a CUDA GPU architecture"), Error);
+  CHECK(entries_ending(dir.str(), "").size() == 4);
+
+  if (!codegen::find_ptxas().empty()) {
+    const std::string cubin = codegen::assemble_ptx(gpu_ptx(m, {}, "sm_90", dir.str(), &hit), "sm_90");
+    CHECK(hit);
+    CHECK(cubin.compare(0, 4, "\x7f" "ELF") == 0);
+  } else {
+    MESSAGE("ptxas not found: the cached PTX is not assembled");
+  }
+}
+
+TEST_CASE("a truncated, patched or swapped PTX entry is recompiled and replaced, never used") {
+  test::TempDir dir;
+  const ir::Module m = random_case(9);
+  bool hit = true;
+  const std::string good = gpu_ptx(m, {}, "sm_90", dir.str(), &hit);
+  const std::string path = KernelCache(dir.str()).entry_path_for_key(ptx_cache_key(m, {}, "sm_90"), ".ptx");
+  const std::string entry = read_file(path);
+  REQUIRE(entry.size() > good.size());
+  CHECK(entry.starts_with(good));  // the PTX, then the trailer
+
+  /// The entry at `path` now holds `bad`: the next request must not return it.
+  auto check_replaced = [&](const std::string& bad, const char* what) {
+    INFO(what);
+    write_file_atomic(path, bad);
+    REQUIRE(::chmod(path.c_str(), 0644) == 0);
+    CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == good);
+    CHECK_FALSE(hit);
+    CHECK(read_file(path) == entry);
+    CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == good);
+    CHECK(hit);
+  };
+  check_replaced(entry.substr(0, entry.size() / 2), "truncated");
+  check_replaced(entry.substr(0, entry.size() - 1), "last byte missing");
+  std::string patched = entry;
+  const std::size_t at = patched.find(".target sm_90");
+  REQUIRE(at != std::string::npos);
+  patched[at + 12] = '1';  // .target sm_91
+  check_replaced(patched, "patched");
+  // The sm_80 entry of the same module, in the sm_90 place: its trailer names another key.
+  gpu_ptx(m, {}, "sm_80", dir.str());
+  const std::string sm80_path = KernelCache(dir.str()).entry_path_for_key(ptx_cache_key(m, {}, "sm_80"), ".ptx");
+  check_replaced(read_file(sm80_path), "another architecture's entry");
+  // Writable by others.
+  REQUIRE(::chmod(path.c_str(), 0666) == 0);
+  CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == good);
+  CHECK_FALSE(hit);
+  struct stat st {};
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 022) == 0);
+}
+
+TEST_CASE("a module's CPU and GPU cache entries live side by side") {
+  test::TempDir dir;
+  const ir::Module m = random_case(12);
+  CHECK(cache_key(m, {}) != ptx_cache_key(m, {}, "sm_90"));
+  KernelOptions cpu;
+  cpu.cache_dir = dir.str();
+  cpu.threads = 1;
+  CHECK(Kernel::compile(m, cpu).info().source == KernelSource::CacheMiss);
+  bool hit = true;
+  const std::string ptx = gpu_ptx(m, {}, "sm_90", dir.str(), &hit);
+  CHECK_FALSE(hit);
+  CHECK(entries_ending(dir.str(), ".so").size() == 1);
+  CHECK(entries_ending(dir.str(), ".ptx").size() == 1);
+  CHECK(entries_ending(dir.str(), "").size() == 2);
+  const Kernel again = Kernel::compile(m, cpu);
+  CHECK(again.info().source == KernelSource::CacheHit);
+  const std::vector<float> x = ir::random_rows(4, 100, m.n_in());
+  CHECK(test::first_difference(again.run(x), test::interpret_rows(m, x, 100)) == -1);
+  CHECK(gpu_ptx(m, {}, "sm_90", dir.str(), &hit) == ptx);
+  CHECK(hit);
+
+  // Where there is no driver, Device::Gpu fails before compiling: nothing is added.
+  if (!gpu_available()) {
+    KernelOptions gpu = cpu;
+    gpu.device = Device::Gpu;
+    CHECK_THROWS_WITH_AS(Kernel::compile(random_case(13), gpu), doctest::Contains("CUDA"), Error);
+    CHECK(entries_ending(dir.str(), "").size() == 2);
+  }
 }
 
 TEST_CASE("Without a CUDA driver the GPU runtime gives a clear error") {

@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <thread>
 
 #include "codegen/aot.h"
 #include "ir/error.h"
 #include "ir/file_util.h"
+#include "ir/metrics.h"
 #include "ir/parser.h"
 #include "runtime/kernel.h"
 #include "tests/runtime/test_util.h"
@@ -175,6 +177,21 @@ TEST_CASE("a module whose outputs are probabilities (an ensemble) is not transfo
   options.output = Output::Argmax;  // class 1 above 0.5, not above 0
   CHECK(Kernel::compile(binary, options).run(std::vector<float>{0.25f, 0.5f, 0.75f}) ==
         std::vector<float>{0.0f, 0.0f, 1.0f});
+}
+
+TEST_CASE("a kernel's argmax follows metrics::argmax's NaN rule") {
+  // Three logits straight from the inputs: NaN never wins, all NaN is class 0.
+  ir::Module m = ir::make_module("nan_argmax", 3);
+  for (ir::ValueId i = 0; i < 3; ++i) ir::add_output(m, ir::add_affine(m, i, 1.0f, 0.0f), "z" + std::to_string(i));
+  KernelOptions options = no_cache();
+  options.output = Output::Argmax;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const std::vector<float> x = {nan, -5, -7, -1, nan, -2, nan, nan, nan, 4, 4, 1};
+  const std::vector<float> best = Kernel::compile(m, options).run(x);
+  REQUIRE(best.size() == 4);
+  for (std::size_t r = 0; r < 4; ++r)
+    CHECK(best[r] == static_cast<float>(metrics::argmax(&x[r * 3], 3)));
+  CHECK(best == std::vector<float>{1, 0, 0, 0});
 }
 
 TEST_CASE("run checks its arguments") {

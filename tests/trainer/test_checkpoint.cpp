@@ -12,6 +12,7 @@
 #include "ir/error.h"
 #include "ir/file_util.h"
 #include "ir/parser.h"
+#include "tests/trainer/test_util.h"
 #include "trainer/trainer.h"
 
 using namespace evoc;
@@ -30,12 +31,6 @@ Options small_options() {
   return o;
 }
 
-std::string fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("evoc_checkpoint_test_" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
-
 /// The message of the evoc::Error `f` throws ("" if none).
 std::string error_of(const std::function<void()>& f) {
   try {
@@ -51,7 +46,7 @@ std::string error_of(const std::function<void()>& f) {
 TEST_CASE("a corrupted checkpoint is refused whole, with one message naming the file and the reason") {
   const Dataset data = make_synthetic("xor", 300);
   Options o = small_options();
-  o.checkpoint_dir = fresh_dir("corrupt");
+  o.checkpoint_dir = test::fresh_dir("corrupt");
   train(data, o);
   const std::string state = o.checkpoint_dir + "/state.json";
   const nlohmann::json good = nlohmann::json::parse(read_file(state));
@@ -120,7 +115,7 @@ TEST_CASE("best.evir in a checkpoint carries the summary of the run so far") {
   const Dataset data = make_synthetic("interaction", 400);
   Options o = small_options();
   o.fallback_significance = -1;
-  o.checkpoint_dir = fresh_dir("summary");
+  o.checkpoint_dir = test::fresh_dir("summary");
   const Result r = train(data, o);
   const ir::Module best = ir::read_module(o.checkpoint_dir + "/best.evir");
   CHECK(best.meta("trainer.epochs") == "4");

@@ -15,18 +15,13 @@
 #include "ir/interpreter.h"
 #include "ir/parser.h"
 #include "ir/random_module.h"
+#include "tests/trainer/test_util.h"
 #include "trainer/trainer.h"
 
 using namespace evoc;
 using namespace evoc::trainer;
 
 namespace {
-
-std::string fresh_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("evoc_load_network_test_" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
-}
 
 /// A short run that checkpoints into `dir` (the last epoch always checkpoints).
 Result train_with_checkpoint(const Dataset& data, const std::string& dir, Norm norm, int layers) {
@@ -89,7 +84,7 @@ TEST_CASE("a loaded checkpoint predicts what the run's network and the exported 
         CAPTURE(norm_name(norm));
         CAPTURE(layers);
         CAPTURE(data->name);
-        const std::string dir = fresh_dir("exact");
+        const std::string dir = test::fresh_dir("exact");
         const Result r = train_with_checkpoint(*data, dir, norm, layers);
         const auto loaded = load_network(dir);
         CHECK(loaded->n_features() == static_cast<int64_t>(data->n_features()));
@@ -121,24 +116,24 @@ TEST_CASE("a loaded checkpoint predicts what the run's network and the exported 
 }
 
 TEST_CASE("a missing, corrupt or inconsistent checkpoint is a clear error") {
-  CHECK_THROWS_WITH_AS(load_network(fresh_dir("absent")), doctest::Contains("no such checkpoint directory"),
+  CHECK_THROWS_WITH_AS(load_network(test::fresh_dir("absent")), doctest::Contains("no such checkpoint directory"),
                        evoc::Error);
 
-  const std::string empty = fresh_dir("empty");
+  const std::string empty = test::fresh_dir("empty");
   std::filesystem::create_directories(empty);
   CHECK_THROWS_WITH_AS(load_network(empty), doctest::Contains("is not a checkpoint"), evoc::Error);
 
-  const std::string truncated = fresh_dir("truncated");
+  const std::string truncated = test::fresh_dir("truncated");
   write_state(truncated, R"({"version": 1, "best": {"norm": "batch")");
   CHECK_THROWS_WITH_AS(load_network(truncated), doctest::Contains("state.json: not a valid checkpoint"),
                        evoc::Error);
 
-  const std::string future = fresh_dir("future");
+  const std::string future = test::fresh_dir("future");
   write_state(future, R"({"version": 2})");
   CHECK_THROWS_WITH_AS(load_network(future), doctest::Contains("version: 2"), evoc::Error);
 
   // A real checkpoint, edited: a key removed, a tensor of the wrong size, an operand out of range.
-  const std::string dir = fresh_dir("edited");
+  const std::string dir = test::fresh_dir("edited");
   train_with_checkpoint(make_synthetic("xor", 300), dir, Norm::Batch, 1);
   const nlohmann::json good = nlohmann::json::parse(read_file(dir + "/state.json"));
   REQUIRE(!good["best"]["layers"][0]["ops"].empty());

@@ -13,6 +13,7 @@
 #include "ir/interpreter.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
+#include "tests/trainer/test_util.h"
 #include "trainer/trainer.h"
 
 using namespace evoc;
@@ -44,12 +45,6 @@ double export_error(const Dataset& data, const Result& r) {
   for (std::size_t i = 0; i < actual.size(); ++i)
     worst = std::max(worst, std::fabs(double(expected[i]) - actual[i]) / std::max(1.0, std::fabs(double(actual[i]))));
   return worst;
-}
-
-std::string temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("evoc_trainer_test_" + name);
-  std::filesystem::remove_all(dir);
-  return dir.string();
 }
 
 }  // namespace
@@ -173,7 +168,7 @@ TEST_CASE("a resumed run continues exactly") {
 
   Options first = o;
   first.epochs = 6;
-  first.checkpoint_dir = temp_dir("resume");
+  first.checkpoint_dir = test::fresh_dir("resume");
   first.checkpoint_every = 3;
   train(data, first);
   CHECK(std::filesystem::exists(first.checkpoint_dir + "/state.json"));
