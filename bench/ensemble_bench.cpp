@@ -9,8 +9,10 @@
 // from a different seed each, and 3 class logits. Every member is optimised at -O2 first, as
 // `evoc compile` does; the ensemble is linked (which optimises it).
 //
-// Table 1: ns per row (one thread, JIT -O2) of each member, of their sum, and of the ensemble
-// (mean of probabilities, and vote), at batch 4096 and 1,000,000 rows: the thread's CPU time
+// Table 1: ns per row (one thread, JIT -O2) of each member, of their sum, of the sum of the
+// members each computing its class probabilities (each linked alone: what the mean computes of
+// it), and of the ensemble (mean of probabilities, and vote; the ratio is to the plain sum), at
+// batch 4096 and 1,000,000 rows: the thread's CPU time
 // (so that a shared machine's other work counts less), best of several interleaved rounds in
 // which each kernel runs for at least 20 ms. Table 2: for K = 1 .. members, the
 // ensemble's size, the time link_modules takes and the JIT compile time (median of 5).
@@ -130,6 +132,12 @@ int main(int argc, char** argv) {
     ys.emplace_back(static_cast<std::size_t>(max_rows) * member.module.n_out());
   }
   const bool classify = members[0].module.meta("task") == "classify";
+  // A classifier member alone with its class probabilities (an ensemble of one, its softmax):
+  // what the ensemble's mean computes of each member.
+  std::vector<codegen::JitKernel> prob_kernels;
+  if (classify)
+    for (const passes::LinkMember& member : members)
+      prob_kernels.push_back(codegen::compile_jit(passes::link_modules(std::span(&member, 1))));
   std::vector<std::pair<std::string, ir::Module>> ensembles;
   for (passes::Combine combine : {passes::Combine::Mean, passes::Combine::Vote}) {
     if (combine == passes::Combine::Vote && !classify) continue;
@@ -144,9 +152,9 @@ int main(int argc, char** argv) {
   for (const passes::LinkMember& member : members) member_ops += ops(member.module);
   fmt::print("members: {} ops in all; ensemble (mean): {} ops ({})\n\n", member_ops, ops(ensembles[0].second),
              ensembles[0].second.meta("ensemble.shared"));
-  fmt::print("| batch | members (each) | sum of members |");
+  fmt::print("| batch | members (each) | sum of members |{}", classify ? " sum of members with probabilities |" : "");
   for (const auto& [name, m] : ensembles) fmt::print(" ensemble ({}) | ratio |", name);
-  fmt::print("\n|---:|---|---:|");
+  fmt::print("\n|---:|---|---:|{}", classify ? "---:|" : "");
   for (std::size_t e = 0; e < ensembles.size(); ++e) fmt::print("---:|---:|");
   fmt::print("\n");
   std::vector<codegen::JitKernel> ensemble_kernels;
@@ -155,8 +163,14 @@ int main(int argc, char** argv) {
   for (int64_t batch : batches) {
     // Rounds in which every kernel runs once, interleaved; the best of the rounds for each.
     const int rounds = batch >= 1000000 ? reps : 4 * reps;
-    std::vector<double> best(members.size() + ensembles.size(), 1e300);
+    std::vector<double> best(members.size() + ensembles.size(), 1e300), best_prob(prob_kernels.size(), 1e300);
     for (int round = 0; round < rounds; ++round) {
+      for (std::size_t i = 0; i < prob_kernels.size(); ++i) {
+        const int64_t stride = static_cast<int64_t>(members[i].module.n_out());
+        best_prob[i] = std::min(best_prob[i], ns_per_row([&](int64_t n) {
+          prob_kernels[i](x.data(), n, static_cast<int64_t>(n_in), ys[i].data(), stride);
+        }, batch));
+      }
       for (std::size_t i = 0; i < members.size(); ++i) {
         const int64_t stride = static_cast<int64_t>(members[i].module.n_out());
         best[i] = std::min(best[i], ns_per_row([&](int64_t n) {
@@ -177,6 +191,11 @@ int main(int argc, char** argv) {
       sum += best[i];
     }
     fmt::print("| {} | {} | {:.1f} |", batch, each, sum);
+    if (classify) {
+      double prob_sum = 0;
+      for (double t : best_prob) prob_sum += t;
+      fmt::print(" {:.1f} |", prob_sum);
+    }
     for (std::size_t e = 0; e < ensembles.size(); ++e)
       fmt::print(" {:.1f} | {:.2f}x |", best[members.size() + e], best[members.size() + e] / sum);
     fmt::print("\n");

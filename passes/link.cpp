@@ -1,8 +1,8 @@
 // The linker (see link.h): checks that the members agree, copies each member's values into one
 // module (inputs matched by name), appends the combination of their outputs, and optimises the
 // result, so that values the members have in common meet in value numbering and are computed
-// once. The combination uses existing op kinds only: softmax is max, sub, exp, add and div; a
-// member's vote is an equality test built from sub, mul, min and relu (see vote_scores).
+// once. The combination uses existing op kinds only: softmax is max, sub, exp, add and div (of
+// two logits, a sigmoid of their difference); a member's vote is an equality test built from sub, mul, min and relu (see vote_scores).
 #include "passes/link.h"
 
 #include <algorithm>
@@ -120,9 +120,15 @@ class Builder {
     return acc;
   }
 
-  /// Class probabilities of one member's logits: softmax, or sigmoid of a single logit.
+  /// Class probabilities of one member's logits: softmax, or sigmoid of a single logit. Two
+  /// logits take one exp, not two: p1 = sigmoid(z1 - z0) (z1 - z0 rounds as softmax's z - max
+  /// does) and p0 = 1 - p1; the exps are most of what the mean costs.
   std::vector<ValueId> probabilities(const std::vector<ValueId>& z) {
     if (z.size() == 1) return {unary(Op::Sigmoid, z[0])};
+    if (z.size() == 2) {
+      const ValueId p1 = unary(Op::Sigmoid, binary(Op::Sub, z[1], z[0]));
+      return {binary(Op::Sub, c(1.0f), p1), p1};
+    }
     const ValueId top = chain(Op::Max, z);
     std::vector<ValueId> e;
     for (ValueId zc : z) e.push_back(unary(Op::Exp, binary(Op::Sub, zc, top)));

@@ -9,6 +9,11 @@ whole file and the same seed: its permutation is the same, so its test rows are 
 validates on the next 20%), and scikit-learn's LogisticRegression / Ridge, MLP (64 hidden units)
 and HistGradientBoosting on standardised features (the regression MLP on a standardised target).
 
+With --ensemble K, a column for `evoc train --ensemble K` (K members on the same training rows, each
+with its own validation fold, linked into one module; the default column's flags too) is added
+after the default column, and the summary says on how many sets it is at least as good as the
+default column (mean over seeds) and within one sd of MLP(64).
+
 Each finished cell is appended to OUT/results.jsonl, and a rerun skips the cells already there,
 so a run can be stopped and resumed, or extended by more seeds. The Markdown table goes to stdout.
 
@@ -102,6 +107,15 @@ def meta(model_path, key):
     return None
 
 
+def ensemble_key(k):
+    return 'evoc_ensemble%d' % k
+
+
+def header(model):
+    m = re.match(r'evoc_ensemble(\d+)$', model)
+    return 'evoc `--ensemble %s`' % m.group(1) if m else HEADERS[model]
+
+
 def run_evoc(evoc, train_csv, test_csv, work, seed, epochs, flags, timeout):
     model = os.path.join(work, 'model.evir')
     cmd = [evoc, 'train', train_csv, '--seed', str(seed), '--epochs', str(epochs), '-o', model, '--quiet'] + flags
@@ -112,6 +126,8 @@ def run_evoc(evoc, train_csv, test_csv, work, seed, epochs, flags, timeout):
                          capture_output=True, text=True, timeout=timeout).stdout
     score = float(re.search(r'^(accuracy|r2)\s+(\S+)', out, re.M).group(2))
     ops = meta(model, 'trainer.ops')
+    if ops is None and meta(model, 'ensemble.ops'):  # "N ops: members ..."
+        ops = meta(model, 'ensemble.ops').split()[0]
     return {'score': score, 'seconds': seconds, 'ops': int(ops) if ops else 0}
 
 
@@ -132,9 +148,11 @@ def mean_sd(values):
 
 
 def table(results, sets, seeds, models):
-    lines = ['| data | metric | rows | ' + ' | '.join(HEADERS[m] for m in models) + ' |',
+    lines = ['| data | metric | rows | ' + ' | '.join(header(m) for m in models) + ' |',
              '| --- | --- | ---: | ' + ' | '.join('---' for _ in models) + ' |']
     summary = {'linear': 0, 'mlp': 0, 'prototype': 0, 'sets': 0}
+    ensemble = next((m for m in models if m.startswith('evoc_ensemble')), None)
+    ens = {'sets': 0, 'default': 0, 'mlp': 0}
     for s in sets:
         cells = [r for r in results if r['set'] == s and r['seed'] in seeds]
         if not cells:
@@ -146,7 +164,7 @@ def table(results, sets, seeds, models):
             if v:
                 stats[m] = mean_sd(v)
                 ops = [r['models'][m].get('ops') for r in cells if m in r['models'] and 'ops' in r['models'][m]]
-                extra = ' (%.0f ops)' % (sum(ops) / len(ops)) if ops and m in ('evoc', 'prototype') else ''
+                extra = ' (%.0f ops)' % (sum(ops) / len(ops)) if ops and (m in ('evoc', 'prototype') or m == ensemble) else ''
                 row += ' %.3f ± %.3f%s |' % (stats[m] + (extra,))
             else:
                 row += ' – |'
@@ -157,10 +175,19 @@ def table(results, sets, seeds, models):
             for ref in ('linear', 'mlp', 'prototype'):
                 if ref in stats and e + max(esd, stats[ref][1]) >= stats[ref][0]:
                     summary[ref] += 1
+        if ensemble in stats:
+            ens['sets'] += 1
+            e, esd = stats[ensemble]
+            ens['default'] += 'evoc' in stats and e >= stats['evoc'][0]
+            ens['mlp'] += 'mlp' in stats and e + max(esd, stats['mlp'][1]) >= stats['mlp'][0]
     lines.append('')
     lines.append('evoc default within one sd of (or above) LogisticRegression/Ridge on %d of %d sets, MLP(64) on %d, '
                  'the prototype on %d, of %d (sd: the larger of the two over seeds).'
                  % (summary['linear'], summary['sets'], summary['mlp'], summary['prototype'], summary['sets']))
+    if ens['sets']:
+        lines.append('')
+        lines.append('%s at least as good as (mean over seeds) evoc default on %d of %d sets, within one sd of (or above) '
+                     'MLP(64) on %d of %d.' % (header(ensemble), ens['default'], ens['sets'], ens['mlp'], ens['sets']))
     return '\n'.join(lines)
 
 
@@ -175,6 +202,8 @@ def main():
     ap.add_argument('--epochs', type=int, default=100)
     ap.add_argument('--models', default=','.join(MODELS))
     ap.add_argument('--evoc-flags', default='', help='extra `evoc train` flags for the default column')
+    ap.add_argument('--ensemble', type=int, default=0, metavar='K',
+                    help='add a column for `evoc train --ensemble K` (with the --evoc-flags) after the default one')
     ap.add_argument('--timeout', type=int, default=900, help='seconds per training run')
     ap.add_argument('--table-only', action='store_true', help='print the table of the results so far')
     a = ap.parse_args()
@@ -188,6 +217,13 @@ def main():
         sets = wanted
     seeds = [int(s) for s in a.seeds.split(',')]
     models = a.models.split(',')
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        sys.exit('quality_report: unknown model(s) %s (choices: %s)' % (', '.join(unknown), ', '.join(MODELS)))
+    if a.ensemble < 0:
+        sys.exit('quality_report: --ensemble %d: must be at least 1' % a.ensemble)
+    if a.ensemble:
+        models.insert(models.index('evoc') + 1 if 'evoc' in models else 0, ensemble_key(a.ensemble))
     os.makedirs(a.out, exist_ok=True)
     results_path = os.path.join(a.out, 'results.jsonl')
     results = []
@@ -226,6 +262,10 @@ def main():
                         if m == 'evoc':
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
                                                            a.evoc_flags.split(), a.timeout)
+                        elif m == ensemble_key(a.ensemble):
+                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
+                                                           a.evoc_flags.split() + ['--ensemble', str(a.ensemble)],
+                                                           a.timeout)
                         elif m == 'evoc_linear':
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
                                                            ['--max-ops', '0'], a.timeout)

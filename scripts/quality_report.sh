@@ -13,6 +13,7 @@
 #   --epochs N         epochs of evoc and of the prototype (default 100)
 #   --models LIST      evoc,evoc_linear,prototype,linear,mlp,hgb (default all)
 #   --evoc-flags "..." extra `evoc train` flags for the evoc default column
+#   --ensemble K       add a column for `evoc train --ensemble K` (with the --evoc-flags)
 #   --timeout S        seconds per training run (default 900)
 #   --table-only       print the table of the results in --out without training
 # Needs Debian's python3-sklearn and python3-torch (installed with apt-get when missing; the

@@ -452,11 +452,12 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--test-csv", args->test_csv,
                   "also write the held-out test rows (features and target) here (needs --test-fraction)");
   cmd->add_option("--ensemble", args->ensemble.members,
-                  "train K members, member i with --seed + i (its own split: other validation and test rows), "
-                  "--workers of them at a time on threads of this process, and write their linked ensemble "
-                  "(the mean of their class probabilities, or of their outputs; see evoc link); it reports each "
-                  "member's score and the ensemble's on the rows no member trained on, and warns when the "
-                  "ensemble is worse than its best member there")
+                  "train K members, member i with --seed + i, validating on fold i of the rows outside the test "
+                  "split (so every row trains all members but at most one), all standardised alike, --workers "
+                  "of them at a time on threads of this process, and write their linked ensemble (the mean of "
+                  "their class probabilities, or of their outputs; see evoc link); it reports each member's "
+                  "score and the ensemble's on the rows no member trained on (--test-fraction or "
+                  "--validation-csv), and warns when the ensemble is worse than its best member there")
       ->check(CLI::Range(1, 1000));
   cmd->add_option("--members-dir", args->ensemble.members_dir,
                   "with --ensemble: also write each member here as member-I.evir (made if absent)");

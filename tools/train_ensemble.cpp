@@ -61,11 +61,30 @@ void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, con
   if (!quiet)
     fmt::print(stderr, "{}: training {} members (seeds {}..{}) on {} thread{}\n", data.name, k, o.seed,
                o.seed + static_cast<uint64_t>(k - 1), threads, threads == 1 ? "" : "s");
+  // One test split for all (rows no member trains on); the other rows in folds, one validation
+  // fold per member; every member standardises with the statistics of all those rows, so
+  // that the ensemble computes one standardisation.
+  std::vector<trainer::Split> splits;
+  try {
+    splits = trainer::ensemble_splits(data.rows(), o.seed, k, o.validation_data ? 0.0 : o.validation_fraction,
+                                      o.test_fraction);
+  } catch (const Error& error) {
+    throw Error(fmt::format("--ensemble {}: {}: {}", k, data.name, error.what()));
+  }
+  std::vector<uint32_t> statistics_rows = splits[0].train;
+  statistics_rows.insert(statistics_rows.end(), splits[0].validation.begin(), splits[0].validation.end());
+  std::sort(statistics_rows.begin(), statistics_rows.end());
   auto work = [&] {
     for (int i; (i = next++) < k;) {
       try {
         trainer::Options member = o;
         member.seed = o.seed + static_cast<uint64_t>(i);
+        member.split = splits[i];
+        if (o.validation_data) {  // the validation rows are those of the other file
+          member.split->validation.resize(o.validation_data->rows());
+          for (std::size_t r = 0; r < o.validation_data->rows(); ++r) member.split->validation[r] = static_cast<uint32_t>(r);
+        }
+        member.statistics_rows = statistics_rows;
         results[i] = trainer::train(data, member);
         const trainer::Summary& s = results[i].summary;
         if (!quiet) {
@@ -95,8 +114,9 @@ void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, con
   const ir::Module ensemble = passes::link_modules(members);
 
   // The comparison rows: those of --validation-csv (no member trained on them), else the rows
-  // no member trained on (in every member's validation or test split). Neither a member nor
-  // the ensemble has seen them, so their scores there compare fairly.
+  // no member trained on (the test split). Neither a member nor the ensemble has seen them, so
+  // their scores there compare fairly; a member's own validation fold would flatter the
+  // ensemble, whose other members trained on it.
   const trainer::Dataset& source = o.validation_data ? *o.validation_data : data;
   std::vector<uint32_t> held_rows;
   if (o.validation_data) {
@@ -128,7 +148,8 @@ void train_ensemble(const trainer::Dataset& data, const trainer::Options& o, con
   }
   if (held_rows.empty()) {
     if (!quiet)
-      fmt::print(stderr, "every row trained some member: no rows to compare the ensemble with its members on\n");
+      fmt::print(stderr, "every row trained some member: no rows to compare the ensemble with its members on "
+                         "(--test-fraction or --validation-csv holds some out)\n");
   } else {
     compare_with_members(members, ensemble, held, n_in, where, "evoc train", !quiet);
   }

@@ -99,6 +99,34 @@ Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, do
   return split;
 }
 
+std::vector<Split> ensemble_splits(std::size_t rows, uint64_t seed, int members, double validation_fraction,
+                                   double test_fraction) {
+  if (members < 1) throw Error(fmt::format("an ensemble needs at least 1 member, not {}", members));
+  // The test split and the order of the other rows, as split_rows draws them.
+  const Split outer = split_rows(rows, seed, 0.0, test_fraction);
+  const std::size_t n = outer.train.size();
+  std::size_t folds = 0;
+  if (validation_fraction > 0)
+    folds = std::max<std::size_t>(static_cast<std::size_t>(members),
+                                  static_cast<std::size_t>(std::max(1l, std::lround(1.0 / validation_fraction))));
+  if (folds == 1) folds = 2;  // a fraction above 2/3: validate on half, not on every row
+  if (folds > 0 && n / folds * (folds - 1) < 2)
+    throw Error(fmt::format("{} rows outside the test split are too few to cut into {} validation folds for {} members",
+                            n, folds, members));
+  std::vector<Split> splits(static_cast<std::size_t>(members));
+  for (std::size_t i = 0; i < splits.size(); ++i) {
+    Split& s = splits[i];
+    s.test = outer.test;
+    // Fold f is the rows at positions [f * n / folds, (f + 1) * n / folds) of the order.
+    const std::size_t begin = folds ? i * n / folds : n, end = folds ? (i + 1) * n / folds : n;
+    s.validation.assign(outer.train.begin() + static_cast<std::ptrdiff_t>(begin),
+                        outer.train.begin() + static_cast<std::ptrdiff_t>(end));
+    s.train.assign(outer.train.begin(), outer.train.begin() + static_cast<std::ptrdiff_t>(begin));
+    s.train.insert(s.train.end(), outer.train.begin() + static_cast<std::ptrdiff_t>(end), outer.train.end());
+  }
+  return splits;
+}
+
 double score_rows(const Dataset& data, Task task, const std::vector<float>& predictions,
                   const std::vector<uint32_t>& rows) {
   if (rows.empty()) return 0;

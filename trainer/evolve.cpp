@@ -125,6 +125,8 @@ void check_options(const Options& o) {
   require(o.test_fraction >= 0 && o.test_fraction < 1, "--test-fraction must be in [0, 1)");
   require(o.validation_data || (o.validation_fraction > 0 && o.validation_fraction < 1),
           "--validation-fraction must be in (0, 1)");
+  require((!o.split && o.statistics_rows.empty()) || (!o.cluster && o.checkpoint_dir.empty() && o.resume_dir.empty()),
+          "a given split or statistics rows (an ensemble's member) cannot be checkpointed or run on many ranks");
 }
 
 /// The options that shape a run's trajectory (all but --epochs and I/O), for --resume checks.
@@ -177,11 +179,11 @@ void infer_classes(Problem& p, const Dataset& data, const Dataset* validation) {
   }
 }
 
-/// Input standardisation (and for regression the target's) from the training split, as floats
-/// that the export repeats exactly.
-void standardise(Problem& p, const Dataset& data) {
+/// Input standardisation (and for regression the target's) from the training split, or from
+/// `rows` when not empty, as floats that the export repeats exactly.
+void standardise(Problem& p, const Dataset& data, const std::vector<uint32_t>& rows) {
   const std::size_t n_features = data.n_features();
-  const auto& train_rows = p.split.train;
+  const auto& train_rows = rows.empty() ? p.split.train : rows;
   const double n = static_cast<double>(train_rows.size());
   for (std::size_t c = 0; c < n_features; ++c) {
     double sum = 0, sq = 0;
@@ -234,6 +236,20 @@ void check_validation_data(const Dataset& data, const Dataset& validation) {
   if (validation.rows() == 0) throw Error(fmt::format("{}: no validation rows", validation.name));
 }
 
+/// A given split (Options::split) must index the rows there are, and train and validate on some.
+void check_split(const Split& split, const Dataset& data, const Dataset* validation) {
+  if (split.train.empty() || split.validation.empty())
+    throw Error(fmt::format("{}: the given split has no {} rows", data.name, split.train.empty() ? "training" : "validation"));
+  auto check = [&](const std::vector<uint32_t>& rows, std::size_t limit, const char* name) {
+    for (uint32_t r : rows)
+      if (r >= limit)
+        throw Error(fmt::format("{}: {} row {} of the given split is past the last row ({})", data.name, name, r, limit));
+  };
+  check(split.train, data.rows(), "training");
+  check(split.validation, validation ? validation->rows() : data.rows(), "validation");
+  check(split.test, data.rows(), "test");
+}
+
 Problem make_problem(const Dataset& data, const Options& options, int threads, torch::Device device,
                      const Callbacks& callbacks) {
   if (data.rows() == 0 || data.n_features() == 0) throw Error(fmt::format("{}: no data", data.name));
@@ -249,13 +265,21 @@ Problem make_problem(const Dataset& data, const Options& options, int threads, t
     p.outputs = 1;
     p.output_names.push_back(data.target_name);
   }
-  p.split = split_rows(data.rows(), options.seed, validation ? 0.0 : options.validation_fraction,
-                       options.test_fraction);
-  if (validation) {
+  if (options.split) {
+    p.split = *options.split;
+    check_split(p.split, data, validation);
+  } else {
+    p.split = split_rows(data.rows(), options.seed, validation ? 0.0 : options.validation_fraction,
+                         options.test_fraction);
+  }
+  if (validation && !options.split) {
     p.split.validation.resize(validation->rows());
     for (std::size_t r = 0; r < validation->rows(); ++r) p.split.validation[r] = static_cast<uint32_t>(r);
   }
-  standardise(p, data);
+  for (uint32_t r : options.statistics_rows)
+    if (r >= data.rows())
+      throw Error(fmt::format("{}: statistics row {} is past the last row ({})", data.name, r, data.rows()));
+  standardise(p, data, options.statistics_rows);
   p.train = split_tensors(p, data, p.split.train, device, threads);
   p.validation = split_tensors(p, validation ? *validation : data, p.split.validation, device, threads);
   if (options.cluster && !options.islands) p.validation.shards = options.cluster;

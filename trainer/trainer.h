@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -107,6 +108,16 @@ struct Split {
 /// A seeded random split of `rows` rows; the fractions are of all rows (either may be 0: no
 /// validation rows, when they come from another file, or no test rows).
 Split split_rows(std::size_t rows, uint64_t seed, double validation_fraction, double test_fraction);
+/// The splits of the `members` runs of an ensemble, one per member: one test split of
+/// `test_fraction` of the rows drawn with `seed` as split_rows draws it (the same rows for every
+/// member), and the other rows, in an order drawn with `seed`, cut into F = max(members,
+/// round(1 / validation_fraction)) folds of sizes that differ by at most one; member i validates
+/// on fold i and trains on every other fold. A row outside the test split is thus in at most one
+/// member's validation split, and each member trains on it but at most one. validation_fraction 0
+/// (the validation rows come from another file): every member trains on every row outside the
+/// test split. Throws evoc::Error when members < 1 or the rows are too few for the folds.
+std::vector<Split> ensemble_splits(std::size_t rows, uint64_t seed, int members, double validation_fraction,
+                                   double test_fraction);
 
 /// Everything that controls a training run.
 struct Options {
@@ -141,6 +152,14 @@ struct Options {
   /// When set, the validation rows (same columns as the data); every row of the data is then
   /// used for training (or the test split).
   const Dataset* validation_data = nullptr;
+  /// When set, the rows of the splits (indices into the data; the validation rows index
+  /// validation_data when that is set) instead of a split drawn with `seed`, e.g. a member's of
+  /// ensemble_splits.
+  std::optional<Split> split;
+  /// When not empty, the rows whose statistics standardise the inputs (and a regressor's
+  /// target) instead of those of the training split: runs given the same rows standardise
+  /// alike, so that an ensemble of them computes one standardisation.
+  std::vector<uint32_t> statistics_rows;
   std::string checkpoint_dir;  ///< when set, the full state is saved here atomically (locked while in use)
   int checkpoint_every = 5;    ///< epochs between checkpoints (and one after the last epoch)
   std::string resume_dir;      ///< when set, continue the run saved in this directory

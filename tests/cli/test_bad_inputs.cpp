@@ -521,6 +521,8 @@ const std::vector<Case> kTrainCases = {
      "--ensemble: not supported with --islands or a run of many ranks"},
     {"train-ensemble-history", "train -q --synthetic xor --ensemble 2 --history $D/h.jsonl -o $D/out.evir", 1,
      "--ensemble: not supported with --rank, --history or --test-csv"},
+    {"train-ensemble-few-rows", "train -q $D/ok.csv --ensemble 3 -o $D/out.evir", 1,
+     "--ensemble 3: ok: 2 rows outside the test split are too few to cut into 7 validation folds for 3 members"},
     {"dist-unreachable-master",
      "train -q --synthetic xor --epochs 1 --rank 1 --world-size 2 --master 127.0.0.1:1 --timeout 1 -o $D/out.evir", 1,
      "--master 127.0.0.1:1: rank 1 cannot reach the master within 1 s"},

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <sstream>
 
 #include "../ir/test_util.h"
 #include "cli_runner.h"
@@ -200,26 +201,59 @@ TEST_CASE("train --ensemble: K members linked into one module; --members-dir kee
   }
   TempDir tmp;
   const std::string dir = tmp.file("members"), ens = tmp.file("ens.evir");
-  const std::string common = "train --synthetic xor --epochs 3 --pool 8";
+  const std::string common = "train --synthetic xor --epochs 3 --pool 8 --test-fraction 0.2";
   // Two threads for three members: each member must be what training it alone gives.
   auto r = run_evoc(common + " --seed 5 --ensemble 3 --workers 2 --members-dir " + dir + " -o " + ens);
   REQUIRE(r.status == 0);
   CAPTURE(r.err);
   CHECK(r.out.empty());
   CHECK(r.err.find("member 3 (seed 7): val accuracy") != std::string::npos);
+  // The members are compared with the ensemble on the test split, which no member trained on.
   CHECK(r.err.find("rows no member trained on") != std::string::npos);
+  CHECK(r.err.find("(400 rows, accuracy)") != std::string::npos);
+  {
+    // The scores printed there; the warning is printed exactly when the ensemble's is below the
+    // best member's.
+    double best = -1, ensemble = -1;
+    std::istringstream lines(r.err.substr(r.err.find("(400 rows, accuracy)")));
+    std::string line;
+    std::getline(lines, line);
+    for (int i = 0; i < 4 && std::getline(lines, line); ++i) {
+      const double score = std::stod(line.substr(line.find_last_of(' ') + 1));
+      if (line.find("  ensemble ") == 0) ensemble = score;
+      else best = std::max(best, score);
+    }
+    REQUIRE(ensemble >= 0);
+    REQUIRE(best >= 0);
+    const bool warned = r.err.find("evoc train: warning: the ensemble (accuracy ") != std::string::npos;
+    CHECK(warned == (ensemble < best));
+  }
   CHECK(run_evoc("verify " + ens).status == 0);
   auto inspect = run_evoc("inspect " + ens);
   CHECK(inspect.out.find("ensemble    3 members, mean;") != std::string::npos);
+  // Every member standardises with the statistics of the same rows: the linked module computes
+  // each input's standardisation once.
+  CHECK(inspect.out.find("affine 10") != std::string::npos);
 
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path().filename().string());
   std::sort(files.begin(), files.end());
   CHECK(files == std::vector<std::string>{"member-1.evir", "member-2.evir", "member-3.evir"});
   const std::string m2 = dir + "/member-2.evir";
-  auto alone = run_evoc(common + " -q --seed 6 -o " + tmp.file("alone.evir"));
-  REQUIRE(alone.status == 0);
-  CHECK(read_file(tmp.file("alone.evir")) == read_file(m2));
+  auto serial = run_evoc(common + " -q --seed 5 --ensemble 3 --workers 1 --members-dir " + tmp.file("serial") + " -o " +
+                         tmp.file("serial.evir"));
+  REQUIRE(serial.status == 0);
+  for (const std::string& f : files) CHECK(read_file(tmp.file("serial/" + f)) == read_file(dir + "/" + f));
+  // The same ensemble, but for the members' paths in its metadata.
+  std::string serial_ensemble = read_file(tmp.file("serial.evir"));
+  for (std::size_t at; (at = serial_ensemble.find(tmp.file("serial/"))) != std::string::npos;)
+    serial_ensemble.replace(at, tmp.file("serial/").size(), dir + "/");
+  CHECK(serial_ensemble == read_file(ens));
+  // No held-out rows: said, not an error.
+  auto no_test = run_evoc("train --synthetic xor --epochs 1 --pool 8 --ensemble 2 -o " + tmp.file("no_test.evir"));
+  CHECK(no_test.status == 0);
+  CHECK(no_test.err.find("no rows to compare the ensemble with its members on (--test-fraction or --validation-csv") !=
+        std::string::npos);
 
   // The ensemble is the linker's module of the kept members ...
   auto relink = run_evoc("link -q " + dir + "/member-1.evir " + m2 + " " + dir + "/member-3.evir -o " +

@@ -168,9 +168,9 @@ TEST_CASE("other targets: the vector width follows the CPU, foreign triples emit
   const std::string ll = emit_artifact(m, EmitKind::Llvm, arm).data;
   CHECK(ll.find("target triple = \"aarch64") != std::string::npos);
   CHECK(ll.find("<4 x float>") != std::string::npos);
-  CHECK(emit_artifact(test::transcendental_module(23), EmitKind::Llvm, arm).data.find("preserve_allcc") ==
+  CHECK(emit_artifact(test::transcendental_module(47), EmitKind::Llvm, arm).data.find("preserve_allcc") ==
         std::string::npos);
-  CHECK(emit_artifact(test::transcendental_module(24), EmitKind::Llvm, arm).data.find("preserve_allcc") !=
+  CHECK(emit_artifact(test::transcendental_module(48), EmitKind::Llvm, arm).data.find("preserve_allcc") !=
         std::string::npos);
   arm.triple = "banana-unknown-linux";
   CHECK_THROWS_AS(emit_artifact(m, EmitKind::Object, arm), Error);

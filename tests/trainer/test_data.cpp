@@ -75,6 +75,45 @@ TEST_CASE("splits are seeded, disjoint and complete") {
   CHECK_THROWS_AS(split_rows(3, 1, 0.15, 0.15), evoc::Error);
 }
 
+TEST_CASE("ensemble splits: one test split; member i validates on fold i; every row trains all members but one") {
+  for (int members : {1, 2, 5, 9}) {
+    CAPTURE(members);
+    const std::size_t rows = 103;
+    const std::vector<Split> splits = ensemble_splits(rows, 4, members, 0.15, 0.2);
+    REQUIRE(splits.size() == static_cast<std::size_t>(members));
+    const Split plain = split_rows(rows, 4, 0.0, 0.2);  // the same test rows as one run's
+    std::vector<int> trained(rows, 0), validated(rows, 0);
+    for (const Split& s : splits) {
+      CHECK(s.test == plain.test);
+      std::vector<int> seen(rows, 0);
+      for (const auto* part : {&s.train, &s.validation, &s.test})
+        for (uint32_t r : *part) ++seen[r];
+      CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));  // a partition of the rows
+      // F = max(members, round(1 / 0.15) = 7) folds of 82 rows: 11 or 12 rows each.
+      const std::size_t folds = std::max(members, 7);
+      CHECK(s.validation.size() >= 82 / folds);
+      CHECK(s.validation.size() <= 82 / folds + 1);
+      for (uint32_t r : s.train) ++trained[r];
+      for (uint32_t r : s.validation) ++validated[r];
+    }
+    for (uint32_t r : plain.test) CHECK(trained[r] == 0);
+    for (uint32_t r : plain.train) {
+      CHECK(validated[r] <= 1);
+      CHECK(trained[r] + validated[r] == members);
+      CHECK(trained[r] >= members - 1);
+    }
+  }
+  // Another seed, other folds; no validation fraction (a validation file): all rows train.
+  CHECK(ensemble_splits(103, 5, 3, 0.15, 0.2)[0].validation != ensemble_splits(103, 4, 3, 0.15, 0.2)[0].validation);
+  for (const Split& s : ensemble_splits(50, 1, 3, 0.0, 0.0)) {
+    CHECK(s.train.size() == 50);
+    CHECK(s.validation.empty());
+  }
+  CHECK(error_of([] { ensemble_splits(10, 1, 20, 0.15, 0.0); }) ==
+        "10 rows outside the test split are too few to cut into 20 validation folds for 20 members");
+  CHECK_THROWS_AS(ensemble_splits(10, 1, 0, 0.15, 0.0), evoc::Error);
+}
+
 TEST_CASE("synthetic tasks") {
   Dataset d = make_synthetic("interaction", 100);
   CHECK(d.rows() == 100);

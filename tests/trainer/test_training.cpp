@@ -2,6 +2,7 @@
 // normalisation, 1 and 2 layers), runs are bit-reproducible, growth learns an interaction a
 // linear model cannot, the output falls back to the run's linear model unless the evolved one
 // is better, and a resumed run continues exactly.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -86,6 +87,39 @@ TEST_CASE("same seed, same model bit for bit; another seed, another model") {
   CHECK(a == b);
   o.seed = 2;
   CHECK(ir::print_module(train(data, o).module) != a);
+}
+
+TEST_CASE("a given split and statistics rows: the run's rows, and one standardisation for runs of other seeds") {
+  Dataset data = make_synthetic("interaction", 300);
+  const std::vector<Split> splits = ensemble_splits(data.rows(), 3, 2, 0.15, 0.15);
+  std::vector<uint32_t> all = splits[0].train;
+  all.insert(all.end(), splits[0].validation.begin(), splits[0].validation.end());
+  std::vector<std::string> affines;
+  for (int i = 0; i < 2; ++i) {
+    Options o = quick_options();
+    o.epochs = 2;
+    o.seed = 10 + static_cast<uint64_t>(i);
+    o.split = splits[static_cast<std::size_t>(i)];
+    o.statistics_rows = all;
+    const Result r = train(data, o);
+    CHECK(r.split.train == splits[static_cast<std::size_t>(i)].train);
+    CHECK(r.split.validation == splits[static_cast<std::size_t>(i)].validation);
+    CHECK(r.summary.test_rows == splits[0].test.size());
+    // The standardisation: the affine of every input, the same constants in both runs.
+    std::string text;
+    for (const ir::Value& v : r.module.values)
+      if (v.op == ir::Op::Affine && v.args[0] < r.module.n_in())
+        text += fmt::format("{} {} {};", v.args[0], v.imms[0], v.imms[1]);
+    affines.push_back(text);
+  }
+  CHECK(std::count(affines[0].begin(), affines[0].end(), ';') == 5);
+  CHECK(affines[0] == affines[1]);
+
+  Options bad = quick_options();
+  bad.split = splits[0];
+  bad.split->validation.push_back(300);
+  CHECK_THROWS_WITH_AS(train(data, bad),
+                       "interaction: validation row 300 of the given split is past the last row (300)", evoc::Error);
 }
 
 TEST_CASE("growth learns x0*x1 + x2, a linear model cannot") {
