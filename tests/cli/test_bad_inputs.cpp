@@ -565,8 +565,11 @@ const std::vector<Case> kTrainCases = {
 };
 
 /// Rows of the table tested in other files: the checkpoint lock needs a second, running process
-/// (tests/cli/test_train_stop.cpp); huge modules compile in parts (tests/codegen/jit_test.cpp).
-const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use", "huge-module-compile-time"};
+/// (tests/cli/test_train_stop.cpp); huge modules compile in parts (tests/codegen/jit_test.cpp); the
+/// GPU entries of the kernel cache (tests/runtime/test_gpu.cpp).
+const std::set<std::string> kTestedElsewhere = {"train-checkpoint-in-use", "huge-module-compile-time",
+                                                 "cache-ptx-truncated-entry", "cache-ptx-patched-entry",
+                                                 "cache-ptx-loose-permissions"};
 
 /// Rows of docs/bad-inputs.md that need two processes at once; tried in test_distributed.cpp.
 const std::set<std::string> kMultiProcessIds = {"dist-port-in-use", "dist-world-size-mismatch", "dist-other-options",
