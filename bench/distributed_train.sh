@@ -4,7 +4,7 @@
 # sizes, in one run; and, from rank 0's report, the time per exchange (the gradient sum of a
 # step, waiting for the slower rank included).
 #
-#   bash bench/distributed_train.sh [BUILD_DIR]      (ROWS=..., EPOCHS=... to change the size)
+#   bash bench/distributed_train.sh [BUILD_DIR]      (ROWS=..., EPOCHS=..., BATCHES="64 1024")
 #
 # Workers beyond the machine's cores are oversubscribed: they share cores, and their epoch
 # time says so.
@@ -28,7 +28,7 @@ awk -v n="$rows" 'BEGIN {
 echo "rows $rows, epochs $epochs, cores $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "| batch | workers | s per epoch | speed-up | exchanges | us per exchange |"
 echo "|---:|---:|---:|---:|---:|---:|"
-for batch in 64 1024; do
+for batch in ${BATCHES:-64 1024}; do
   base=""
   for workers in 1 2 4; do
     "$evoc" train "$tmp/data.csv" --epochs "$epochs" --batch "$batch" --max-ops 8 --pool 16 --workers "$workers" \
