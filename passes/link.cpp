@@ -211,9 +211,8 @@ std::string describe_member(const LinkMember& member, const ir::Module& optimise
   return text;
 }
 
-}  // namespace
-
-ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& options) {
+/// Checks that the members agree (inputs, metadata, outputs) and returns the task they share.
+std::string check_members(std::span<const LinkMember> members, const LinkOptions& options) {
   if (members.empty()) throw Error("link: no members to link");
   const LinkMember& first = members[0];
   for (const LinkMember& member : members) {
@@ -240,51 +239,66 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
     if (member.module.n_out() == 0) throw Error(fmt::format("{}: has no outputs", member.label));
     if (member.module.n_out() != n_out)
       throw Error(fmt::format("{}: has {} outputs but {} has {}", member.label, member.module.n_out(), first.label, n_out));
-    if (!classify) {
-      std::set<std::string> seen(member.module.output_names.begin(), member.module.output_names.end());
-      const std::set<std::string> want(first.module.output_names.begin(), first.module.output_names.end());
-      if (seen.size() != n_out)
-        throw Error(fmt::format("{}: output names repeat; a regressor's outputs are matched by name", member.label));
-      if (seen != want)
-        throw Error(fmt::format("{}: outputs {} differ from {}'s {} (a regressor's outputs are matched by name)",
-                                member.label, join(member.module.output_names), first.label,
-                                join(first.module.output_names)));
-    }
+    if (classify) continue;
+    std::set<std::string> seen(member.module.output_names.begin(), member.module.output_names.end());
+    const std::set<std::string> want(first.module.output_names.begin(), first.module.output_names.end());
+    if (seen.size() != n_out)
+      throw Error(fmt::format("{}: output names repeat; a regressor's outputs are matched by name", member.label));
+    if (seen != want)
+      throw Error(fmt::format("{}: outputs {} differ from {}'s {} (a regressor's outputs are matched by name)",
+                              member.label, join(member.module.output_names), first.label,
+                              join(first.module.output_names)));
   }
-  const std::vector<float> weights = checked_weights(options, members.size());
+  return task;
+}
 
-  // Each member optimised on its own: its size, and a smaller graph to link.
-  std::vector<ir::Module> optimised;
-  for (const LinkMember& member : members) {
-    optimised.push_back(member.module);
-    optimize(optimised.back(), options.level);
-  }
-
-  ir::Module m = ir::make_module(options.name.empty() ? "ensemble" : options.name, first.module.n_in(),
-                                 first.module.input_names);
-  Builder b(m);
-  // scores[j][i]: what member i contributes to output j.
+/// Appends every (optimised) member to `m`; returns scores[j][i], what member i contributes to
+/// output j: a regressor's outputs matched by name, a classifier's probabilities or votes.
+std::vector<std::vector<ValueId>> append_members(ir::Module& m, Builder& b, const std::vector<ir::Module>& optimised,
+                                                 const ir::Module& first, bool classify, Combine combine) {
+  const std::size_t n_out = first.n_out();
   std::vector<std::vector<ValueId>> scores(n_out);
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    const ir::Module& member = optimised[i];
+  for (const ir::Module& member : optimised) {
     std::vector<ValueId> outs = append_member(m, member);
     if (!classify) {  // outputs in the first member's order
       for (std::size_t j = 0; j < n_out; ++j) {
-        const auto at = std::find(member.output_names.begin(), member.output_names.end(), first.module.output_names[j]);
+        const auto at = std::find(member.output_names.begin(), member.output_names.end(), first.output_names[j]);
         scores[j].push_back(outs[static_cast<std::size_t>(at - member.output_names.begin())]);
       }
       continue;
     }
     const bool probs = outputs_are_probabilities(member);
     std::vector<ValueId> s;
-    if (options.combine == Combine::Mean)
+    if (combine == Combine::Mean)
       s = probs ? outs : b.probabilities(outs);
     else
       s = b.vote_scores(outs, probs ? 0.5f : 0.0f);
     for (std::size_t j = 0; j < n_out; ++j) scores[j].push_back(s[j]);
   }
-  // What the members share: the optimiser on their union alone, every member output kept.
-  ir::Module union_only = ir::make_module("union", first.module.n_in(), first.module.input_names);
+  return scores;
+}
+
+/// Adds output j of the ensemble for each scores[j]: a vote counts (exactly, with integer
+/// weights) and then divides, so that equal counts give equal shares; a mean weighs by
+/// w_i / sum w, one dot and no division.
+void add_combined_outputs(ir::Module& m, Builder& b, const std::vector<std::vector<ValueId>>& scores,
+                          const std::vector<float>& weights, Combine combine, const std::vector<std::string>& names) {
+  float weight_sum = 0;
+  for (float w : weights) weight_sum += w;
+  std::vector<float> normalised;
+  for (float w : weights) normalised.push_back(w / weight_sum);
+  for (std::size_t j = 0; j < scores.size(); ++j) {
+    const bool vote = combine == Combine::Vote;
+    const ValueId sum = ir::add_dot(m, scores[j], vote ? weights : normalised, 0.0f);
+    ir::add_output(m, vote ? b.binary(Op::Div, sum, b.c(weight_sum)) : sum, names[j]);
+  }
+}
+
+/// What the members share, "KIND COUNT, ..." (empty: nothing), and how many ops that is: the
+/// optimiser on their union alone, every member output kept.
+std::pair<std::string, int64_t> shared_ops(const std::vector<ir::Module>& optimised, const ir::Module& first,
+                                           OptLevel level) {
+  ir::Module union_only = ir::make_module("union", first.n_in(), first.input_names);
   std::map<std::string, int64_t> union_before;
   for (const ir::Module& member : optimised) {
     // Output names must be unique and non-empty (the verifier); these are never printed.
@@ -292,40 +306,8 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
       ir::add_output(union_only, v, fmt::format("out{}", union_only.outputs.size()));
     for (const auto& [kind, count] : ops_by_kind(member)) union_before[kind] += count;
   }
-  optimize(union_only, options.level);
+  optimize(union_only, level);
   const auto union_after = ops_by_kind(union_only);
-
-  float weight_sum = 0;
-  for (float w : weights) weight_sum += w;
-  // A vote counts (exactly, with integer weights) and then divides, so that equal counts give
-  // equal shares; a mean weighs by w_i / sum w, one dot and no division.
-  std::vector<float> normalised;
-  for (float w : weights) normalised.push_back(w / weight_sum);
-  for (std::size_t j = 0; j < n_out; ++j) {
-    const bool vote = options.combine == Combine::Vote;
-    const ValueId sum = ir::add_dot(m, scores[j], vote ? weights : normalised, 0.0f);
-    ir::add_output(m, vote ? b.binary(Op::Div, sum, b.c(weight_sum)) : sum, first.module.output_names[j]);
-  }
-
-  // Metadata: the interface the members agree on, what the outputs are, and the ensemble's record.
-  for (const auto& [k, v] : first.module.metadata)
-    if (!per_run_key(k)) m.set_meta(k, v);
-  m.set_meta("task", task);
-  if (classify) m.set_meta("outputs", "probabilities");
-  m.set_meta("ensemble.combine", combine_name(options.combine));
-  m.set_meta("ensemble.members", std::to_string(members.size()));
-  if (!options.weights.empty()) {
-    std::string list;
-    for (float w : weights) list += (list.empty() ? "" : ",") + fmt::format("{}", w);
-    m.set_meta("ensemble.weights", list);
-  }
-  for (std::size_t i = 0; i < members.size(); ++i)
-    m.set_meta(fmt::format("ensemble.member.{}", i + 1), describe_member(members[i], optimised[i]));
-
-  int64_t member_ops = 0;
-  for (const ir::Module& member : optimised) member_ops += ops(member);
-  const int64_t linked_ops = ops(m);
-  optimize(m, options.level);
   std::string kinds;
   int64_t saved = 0;
   for (const auto& [kind, count] : union_before) {
@@ -335,6 +317,51 @@ ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& 
       saved += count - left;
     }
   }
+  return {kinds, saved};
+}
+
+/// The metadata of the ensemble: the interface the members agree on, what the outputs are, and
+/// the ensemble's record.
+void set_ensemble_metadata(ir::Module& m, std::span<const LinkMember> members, const std::vector<ir::Module>& optimised,
+                           const LinkOptions& options, const std::string& task, const std::vector<float>& weights) {
+  for (const auto& [k, v] : members[0].module.metadata)
+    if (!per_run_key(k)) m.set_meta(k, v);
+  m.set_meta("task", task);
+  if (task == "classify") m.set_meta("outputs", "probabilities");
+  m.set_meta("ensemble.combine", combine_name(options.combine));
+  m.set_meta("ensemble.members", std::to_string(members.size()));
+  if (!options.weights.empty()) {
+    std::string list;
+    for (float w : weights) list += (list.empty() ? "" : ",") + fmt::format("{}", w);
+    m.set_meta("ensemble.weights", list);
+  }
+  for (std::size_t i = 0; i < members.size(); ++i)
+    m.set_meta(fmt::format("ensemble.member.{}", i + 1), describe_member(members[i], optimised[i]));
+}
+
+}  // namespace
+
+ir::Module link_modules(std::span<const LinkMember> members, const LinkOptions& options) {
+  const std::string task = check_members(members, options);
+  const ir::Module& first = members[0].module;
+  const std::vector<float> weights = checked_weights(options, members.size());
+  // Each member optimised on its own: its size, and a smaller graph to link.
+  std::vector<ir::Module> optimised;
+  for (const LinkMember& member : members) {
+    optimised.push_back(member.module);
+    optimize(optimised.back(), options.level);
+  }
+  ir::Module m = ir::make_module(options.name.empty() ? "ensemble" : options.name, first.n_in(), first.input_names);
+  Builder b(m);
+  const auto scores = append_members(m, b, optimised, first, task == "classify", options.combine);
+  add_combined_outputs(m, b, scores, weights, options.combine, first.output_names);
+  set_ensemble_metadata(m, members, optimised, options, task, weights);
+
+  int64_t member_ops = 0;
+  for (const ir::Module& member : optimised) member_ops += ops(member);
+  const int64_t linked_ops = ops(m);
+  optimize(m, options.level);
+  const auto [kinds, saved] = shared_ops(optimised, first, options.level);
   m.set_meta("ensemble.ops", fmt::format("{} ops: members {} + combination {}, {} computed once", ops(m), member_ops,
                                          linked_ops - member_ops, saved));
   m.set_meta("ensemble.shared", saved == 0 ? "nothing" : fmt::format("{} ops computed once ({})", saved, kinds));

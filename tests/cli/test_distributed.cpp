@@ -22,31 +22,15 @@
 #include <vector>
 
 #include "ir/file_util.h"
+#include "tests/cli/cli_runner.h"
 
 using evoc::TempDir;
+using evoc::test::spawn_evoc;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Starts `evoc ARGS` with stderr to `err` (stdout discarded) and `env` added; returns its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& err, const std::vector<std::string>& env = {}) {
-  std::vector<char*> argv{const_cast<char*>(EVOC_EXE)};
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    for (const auto& e : env) putenv(const_cast<char*>(e.c_str()));
-    const int null = ::open("/dev/null", O_WRONLY);
-    const int log = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(null, 1);
-    dup2(log, 2);
-    execv(EVOC_EXE, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 /// Waits for `pid` (at most `limit` seconds, then kills it); returns its exit status
 /// (128 + signal if killed) and the seconds it took.
@@ -61,14 +45,13 @@ std::pair<int, double> wait_for(pid_t pid, double limit = 120) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-          std::chrono::duration<double>(Clock::now() - start).count()};
+  return {evoc::test::exit_status(status), std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
 /// Runs `evoc ARGS` to the end; returns the exit status, stderr in `err`.
 int run(const std::vector<std::string>& args, std::string& err, const TempDir& tmp) {
   const std::string log = tmp.file("stderr");
-  const int status = wait_for(spawn(args, log)).first;
+  const int status = wait_for(spawn_evoc(args, log)).first;
   err = evoc::read_file(log);
   return status;
 }
@@ -193,7 +176,7 @@ TEST_CASE("--time-limit and SIGTERM stop every rank together, in both modes, wit
     {
       const std::string name = islands ? "stopped_islands" : "stopped", out = tmp.file(name + ".evir"),
                         log = tmp.file(name + ".err");
-      const pid_t launcher = spawn(small_run(100000, out) + mode + std::vector<std::string>{"--timeout", "20"}, log);
+      const pid_t launcher = spawn_evoc(small_run(100000, out) + mode + std::vector<std::string>{"--timeout", "20"}, log);
       // Stop once training is under way (a rank's first epoch line).
       const auto start = Clock::now();
       while ((!fs::exists(log) || evoc::read_file(log).find("epoch") == std::string::npos) &&
@@ -224,7 +207,7 @@ TEST_CASE("a rank killed with SIGKILL ends the run within a minute; --resume fin
 
     const std::string checkpoint = tmp.file("checkpoint" + std::to_string(n));
     const std::string log = tmp.file("killed.err");
-    const pid_t launcher = spawn(small_run(epochs, cut) + workers + std::vector<std::string>{"--checkpoint", checkpoint}, log);
+    const pid_t launcher = spawn_evoc(small_run(epochs, cut) + workers + std::vector<std::string>{"--checkpoint", checkpoint}, log);
     const auto start = Clock::now();
     while (!fs::exists(checkpoint + "/state.json") && Clock::now() - start < std::chrono::seconds(60))
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -261,7 +244,7 @@ TEST_CASE("islands checkpoint every island; after a kill, --resume finishes bit 
   REQUIRE(run(small_run(epochs, full) + islands, err, tmp) == 0);
 
   const std::string checkpoint = tmp.file("checkpoint"), log = tmp.file("killed.err");
-  const pid_t launcher = spawn(small_run(epochs, cut) + islands + std::vector<std::string>{"--checkpoint", checkpoint}, log);
+  const pid_t launcher = spawn_evoc(small_run(epochs, cut) + islands + std::vector<std::string>{"--checkpoint", checkpoint}, log);
   const auto start = Clock::now();
   while (!fs::exists(checkpoint + "/state.json") && Clock::now() - start < std::chrono::seconds(60))
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -292,7 +275,7 @@ TEST_CASE("ranks that cannot meet or disagree are refused, and nothing is writte
   TempDir tmp;
   const std::string out = tmp.file("out.evir");
   auto rank = [&](int r, int size, int port, const std::vector<std::string>& extra, const std::string& log) {
-    return spawn(small_run(3, out) + std::vector<std::string>{"-q", "--rank", std::to_string(r), "--world-size",
+    return spawn_evoc(small_run(3, out) + std::vector<std::string>{"-q", "--rank", std::to_string(r), "--world-size",
                                                                std::to_string(size), "--master",
                                                                "127.0.0.1:" + std::to_string(port), "--timeout", "10"} +
                      extra,

@@ -26,43 +26,27 @@
 
 using evoc::test::run_evoc;
 using evoc::TempDir;
+using evoc::test::spawn_evoc;
 namespace fs = std::filesystem;
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Starts `evoc ARGS` in a child process with its output discarded; returns its pid.
-pid_t spawn(const std::vector<std::string>& args) {
-  std::vector<char*> argv{const_cast<char*>(EVOC_EXE)};
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    execv(EVOC_EXE, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
 
 /// Runs `evoc ARGS` to completion; returns the exit status and the seconds it took.
 std::pair<int, double> run_to_end(const std::vector<std::string>& args) {
   const auto start = Clock::now();
-  const pid_t pid = spawn(args);
+  const pid_t pid = spawn_evoc(args);
   int status = 0;
   waitpid(pid, &status, 0);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
-          std::chrono::duration<double>(Clock::now() - start).count()};
+  return {evoc::test::exit_status(status), std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
 /// Runs `evoc ARGS`, kills it with SIGKILL after `seconds` (unless it ended first), reaps it.
 /// Returns true if the kill landed before the process ended.
 bool run_and_kill(const std::vector<std::string>& args, double seconds) {
-  const pid_t pid = spawn(args);
+  const pid_t pid = spawn_evoc(args);
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   int status = 0;
   while (Clock::now() < deadline) {

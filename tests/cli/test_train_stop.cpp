@@ -23,30 +23,13 @@
 
 using evoc::test::run_evoc;
 using evoc::TempDir;
+using evoc::test::exit_status;
+using evoc::test::spawn_evoc;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-/// Starts `evoc ARGS` with stderr captured in `err` (stdout discarded); returns its pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& err) {
-  std::vector<char*> argv{const_cast<char*>(EVOC_EXE)};
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    const int log = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(null, 1);
-    dup2(log, 2);
-    execv(EVOC_EXE, argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int exit_status(int raw) { return WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw); }
 
 bool have_trainer() { return run_evoc("train --help").status == 0; }
 
@@ -77,7 +60,7 @@ TEST_CASE("SIGTERM at random moments: a complete, verifying model or no file; ex
     args.insert(args.end(), {"-o", model});
     const double at = seconds * 1.1 * (std::rand() / (RAND_MAX + 1.0));
     CAPTURE(at);
-    const pid_t pid = spawn(args, err);
+    const pid_t pid = spawn_evoc(args, err);
     std::this_thread::sleep_for(std::chrono::duration<double>(at));
     kill(pid, SIGTERM);
     int raw = 0;
@@ -136,7 +119,7 @@ TEST_CASE("a checkpoint directory in use: a second run fails at once, naming the
   if (!have_trainer()) return;
   TempDir tmp;
   const std::string ck = tmp.file("ck");
-  const pid_t holder = spawn({"train", "--synthetic", "xor", "--epochs", "100000", "--checkpoint", ck, "-o",
+  const pid_t holder = spawn_evoc({"train", "--synthetic", "xor", "--epochs", "100000", "--checkpoint", ck, "-o",
                               tmp.file("first.evir")},
                              tmp.file("first.err"));
   // Wait until the holder has taken the lock.
