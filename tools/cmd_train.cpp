@@ -423,14 +423,16 @@ void register_train_command(CLI::App& app) {
                   "with evoc eval)")
       ->capture_default_str();
   cmd->add_option("--time-limit", args->time_limit,
-                  "stop at the next minibatch after this long (30s, 5m, 2h) with the best network so far");
+                  "stop at the next minibatch after this long (30s, 5m, 2h) with the best network so far "
+                  "(--islands: at the end of the epoch)");
   cmd->add_option("--early-stop", o.early_stop,
                   "stop after this many epochs without a new best validation loss (0: never)")
       ->capture_default_str();
   cmd->add_option("--workers", args->workers,
                   "train on this many processes of this machine (data-parallel: each trains on its share of "
-                  "every minibatch); for big tables on idle cores, one per core; each step exchanges "
-                  "gradients, so larger --batch pays best")
+                  "every minibatch); each step exchanges gradients (about 1 ms on loopback), so it pays only "
+                  "when a step takes far longer (big networks and --batch); --islands uses the cores without "
+                  "an exchange per step")
       ->capture_default_str();
   cmd->add_flag("--islands", o.islands,
                 "with --workers or ranks: each rank evolves its own network from its own seed; best networks "
