@@ -412,7 +412,8 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--device", o.device, "cpu | cuda")->capture_default_str();
   cmd->add_option("--threads", o.threads,
                   "LibTorch threads for evaluations of big splits (at most the cores; minibatches train on one "
-                  "thread, where more never pay; 1 is bit-reproducible); to use more cores for training, use --workers")
+                  "thread, where more never pay; 1 is bit-reproducible); to use more cores for training, use "
+                  "--workers with --islands (or data-parallel --workers for big networks)")
       ->capture_default_str();
   cmd->add_option("--validation-fraction", o.validation_fraction, "rows held out for validation")
       ->capture_default_str();
