@@ -186,6 +186,8 @@ class KernelLowering {
   /// Emits one W-lane step over rows r .. r + W - 1 (those past n repeat the last one) and
   /// branches to `next` if all W rows exist, else to `exit`.
   void emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit);
+  /// The width-1 step over row `r`: the scalar body, or the parts of a huge kernel on the row.
+  void emit_one_row_step(llvm::Value* r);
   /// Emits `for (k = r; k < n; ++k)` the scalar copy of the body on row k, then branches to `exit`.
   void emit_scalar_rows(llvm::Value* r, BasicBlock* exit);
   /// Emits the scalar body on row `k`: loads its live inputs, evaluates, stores its outputs.
@@ -378,23 +380,27 @@ std::vector<llvm::Value*> KernelLowering::row_pointers(llvm::Value* base, const 
   return pointers;
 }
 
+void KernelLowering::emit_one_row_step(llvm::Value* r) {
+  if (parts_.empty()) {
+    emit_scalar_row(r);
+    return;
+  }
+  // A row is a tile of one lane. The inputs are copied first, so that a row may be scored in
+  // place (as every other shape allows): the parts store outputs while later ones read inputs.
+  llvm::Type* f32 = b_.getFloatTy();
+  llvm::Value* x_row = b_.CreateInBoundsGEP(f32, x(), b_.CreateMul(r, x_stride()), "x.row");
+  if (m_.n_in() > 0)
+    emit_loop(b_.getInt64(m_.n_in()), "in.col", [&](llvm::Value* c) {
+      b_.CreateStore(b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, x_row, c)), b_.CreateInBoundsGEP(f32, tile_in_, c));
+    });
+  emit_part_calls(tile_in_, b_.CreateInBoundsGEP(f32, y(), b_.CreateMul(r, y_stride()), "y.row"));
+}
+
 void KernelLowering::emit_step(llvm::Value* r, BasicBlock* next, BasicBlock* exit) {
   llvm::LLVMContext& ctx = out_.getContext();
   const unsigned width = o_.width;
   if (width == 1) {
-    if (parts_.empty()) {
-      emit_scalar_row(r);
-    } else {
-      // A row is a tile of one lane. The inputs are copied first, so that a row may be scored in
-      // place (as every other shape allows): the parts store outputs while later ones read inputs.
-      llvm::Type* f32 = b_.getFloatTy();
-      llvm::Value* x_row = b_.CreateInBoundsGEP(f32, x(), b_.CreateMul(r, x_stride()), "x.row");
-      if (m_.n_in() > 0)
-        emit_loop(b_.getInt64(m_.n_in()), "in.col", [&](llvm::Value* c) {
-          b_.CreateStore(b_.CreateLoad(f32, b_.CreateInBoundsGEP(f32, x_row, c)), b_.CreateInBoundsGEP(f32, tile_in_, c));
-        });
-      emit_part_calls(tile_in_, b_.CreateInBoundsGEP(f32, y(), b_.CreateMul(r, y_stride()), "y.row"));
-    }
+    emit_one_row_step(r);
     b_.CreateBr(next);
     return;
   }
