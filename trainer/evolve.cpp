@@ -322,7 +322,7 @@ torch::Tensor gather_rows(Cluster& cluster, const torch::Tensor& part) {
   const std::string mine(static_cast<const char*>(t.data_ptr()), t.nbytes());
   std::string all;
   for (const std::string& bytes : cluster.all_gather(mine)) all += bytes;
-  const int64_t row_bytes = t.numel() ? t.nbytes() / t.size(0) : t.element_size() * (t.dim() > 1 ? t.size(1) : 1);
+  const int64_t row_bytes = t.element_size() * t.stride(0);  // contiguous: the size of one row
   std::vector<int64_t> shape = t.sizes().vec();
   shape[0] = static_cast<int64_t>(all.size()) / row_bytes;
   torch::Tensor whole = torch::empty(shape, t.options());
@@ -990,16 +990,6 @@ int usable_threads(const Options& o, const Callbacks& callbacks) {
   return cores;
 }
 
-/// --early-stop: whether the run has set no new best for Options::early_stop epochs. Islands
-/// stop together, once that holds on every island (data-parallel ranks agree by construction).
-bool stale_everywhere(const RunState& run, const Options& o, int epoch) {
-  const bool stale = epoch - run.best.epoch >= o.early_stop;
-  if (!o.cluster || !o.islands) return stale;
-  double stale_islands = stale ? 1 : 0;
-  o.cluster->sum(&stale_islands, 1);
-  return stale_islands == o.cluster->size();
-}
-
 /// The error for a run that diverged in `epoch`, naming the last checkpoint it leaves.
 Error diverged(const Diverged& d, int epoch, int last_checkpoint, const Options& o) {
   std::string kept = o.checkpoint_dir.empty() ? ""
@@ -1046,16 +1036,20 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     if (o.cluster && !o.islands)  // data-parallel: every rank holds the same networks, checked
       o.cluster->check_same(network_hash(run.net) * 31 + (run.has_linear ? network_hash(run.linear) : 0),
                             fmt::format("epoch {}", epoch));
-    // One checkpoint, rank 0's (it alone may have --checkpoint): ranks learn of it, and of every
-    // rank's reasons to stop, in one exchange at the end of the epoch.
+    // Ranks decide together, in one exchange at the end of the epoch: one checkpoint, rank 0's
+    // (it alone may have --checkpoint); --early-stop once every island has gone stale (data-parallel
+    // ranks agree anyway); and every rank's reasons to stop.
     const bool writer = !o.cluster || o.cluster->rank() == 0;
     bool checkpoint = writer && !o.checkpoint_dir.empty() && (epoch % o.checkpoint_every == 0 || epoch == o.epochs);
-    float votes[Stopper::kVotes + 1] = {};
+    bool stale = o.early_stop > 0 && epoch - run.best.epoch >= o.early_stop;
+    float votes[Stopper::kVotes + 2] = {};
     if (o.cluster) {
       stopper.vote(votes);
       votes[Stopper::kVotes] = checkpoint ? 1.0f : 0.0f;
-      o.cluster->sum(votes, Stopper::kVotes + 1);
+      votes[Stopper::kVotes + 1] = stale ? 1.0f : 0.0f;
+      o.cluster->sum(votes, Stopper::kVotes + 2);
       checkpoint = votes[Stopper::kVotes] > 0;
+      stale = votes[Stopper::kVotes + 1] == static_cast<float>(o.cluster->size());
     }
     if (checkpoint) {
       save_checkpoint(run, data, p, o, hash);
@@ -1063,7 +1057,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
     }
     report.seconds = seconds_since(epoch_start);
     if (callbacks.on_epoch) callbacks.on_epoch(report);
-    if (o.early_stop > 0 && epoch < o.epochs && stale_everywhere(run, o, epoch)) {
+    if (stale && epoch < o.epochs) {
       stopped = "early stop";
       break;
     }
