@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +132,12 @@ Cluster::Stats Cluster::stats() const { return impl_->stats; }
 int Cluster::size() const { return impl_->options.world_size; }
 
 std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::string& fingerprint) {
+  // A worker of a launcher has a process group of its own (see launch_workers), so what ends the
+  // launcher's group (a closed terminal) does not reach it: it gets SIGTERM when the launcher dies.
+  if (o.store_by_launcher) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() == 1) raise(SIGTERM);  // the launcher died before the line above
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = o;
   const std::string master = fmt::format("{}:{}", o.master_host, o.master_port);
