@@ -37,7 +37,9 @@
 #include "ir/error.h"
 #include "ir/hash.h"
 #include "ir/printer.h"
+#include "ir/scalar.h"
 #include "trainer/checkpoint.h"
+#include "trainer/fused_step.h"
 #include "trainer/linear.h"
 #include "trainer/network.h"
 #include "trainer/parallel.h"
@@ -498,12 +500,28 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   // gradients (and normalisation statistics) before the step.
   Cluster* cluster = o.islands ? nullptr : o.cluster;
   const int64_t ranks = cluster ? cluster->size() : 1;
+  // The common network (one layer, on the CPU, this process alone) steps in plain loops
+  // (trainer/fused_step.h); any other through LibTorch.
+  const bool fused = !cluster && fused_step_covers(net);
+  FusedGradients gradients;
+  FusedWorkspace workspace;
+  const StepTargets targets{p.task == Task::Regress ? p.train.y.data_ptr<float>() : nullptr,
+                            p.task == Task::Classify ? p.train.y.data_ptr<int64_t>() : nullptr};
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
     float votes[Stopper::kVotes];
     if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
     else if (!o.cluster) stopper.check();  // (islands decide at the end of the epoch)
+    if (fused) {
+      const double loss = fused_gradients(net, p.train.x.data_ptr<float>(), order.data() + start, size, p.task,
+                                          targets, gradients, workspace);
+      fused_optimizer_step(net, gradients, o.optimizer, o.lr, o.weight_decay);
+      total += loss * static_cast<double>(size);
+      seen += size;
+      if (on_batch) on_batch(static_cast<int>(b + 1), static_cast<int>(batches));
+      continue;
+    }
     auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
@@ -530,9 +548,10 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
 }
 
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
-/// on one scoring batch.
+/// on one scoring batch; `host_*` are the same on the CPU, contiguous, for candidate scoring.
 struct Scoring {
   std::vector<torch::Tensor> columns, gradients;
+  std::vector<torch::Tensor> host_columns, host_gradients;
 };
 
 Scoring score_batch(Network& net, const torch::Tensor& x, const torch::Tensor& y, Task task) {
@@ -543,6 +562,8 @@ Scoring score_batch(Network& net, const torch::Tensor& x, const torch::Tensor& y
   for (std::size_t l = 0; l < trace.columns.size(); ++l) {
     s.columns.push_back(trace.columns[l].detach());
     if (!s.gradients[l].defined()) s.gradients[l] = torch::zeros_like(trace.heads[l]);
+    s.host_columns.push_back(s.columns[l].to(torch::kCPU).contiguous());
+    s.host_gradients.push_back(s.gradients[l].detach().to(torch::kCPU).contiguous());
   }
   return s;
 }
@@ -580,31 +601,53 @@ Candidate draw_candidate(const Network& net, const Scoring& s, const Options& o,
 /// Scores `c` on the scoring batch: |z^T G| / (|z| |G|), z the standardised output of the
 /// candidate and G the loss gradient w.r.t. its layer's outputs (the Cascade-Correlation
 /// criterion, as a cosine so that layers compare). Also records the output's statistics.
-/// False if the output is not finite on the batch.
+/// False if the output is not finite on the batch. Plain loops over the batch (a few hundred
+/// rows: LibTorch's dispatch would cost more than the arithmetic), the op in the IR's semantics.
 bool evaluate_candidate(Candidate& c, const Network& net, const Scoring& s) {
-  torch::NoGradGuard no_grad;
   const Layer& layer = net.layers[c.layer];
-  const torch::Tensor& columns = s.columns[c.layer];
-  auto operand = [&](const Operand& o) {
-    if (o.kind == Operand::Kind::Scalar)
-      return torch::full({columns.size(0)}, c.scalars[o.index], columns.options());
-    return columns.select(1, o.kind == Operand::Kind::Input ? o.index : layer.n_in + o.index);
+  const torch::Tensor& columns = s.host_columns[c.layer];
+  const torch::Tensor& gradients = s.host_gradients[c.layer];
+  const int64_t rows = columns.size(0), width = columns.size(1), outputs = gradients.size(1);
+  const float* x = columns.data_ptr<float>();
+  const float* g = gradients.data_ptr<float>();
+  auto operand = [&](const Operand& o, int64_t i) {
+    if (o.kind == Operand::Kind::Scalar) return c.scalars[o.index];
+    return x[i * width + (o.kind == Operand::Kind::Input ? o.index : layer.n_in + o.index)];
   };
-  torch::Tensor a = operand(c.op.a);
-  torch::Tensor raw = apply_op(c.op.kind, a, ir::is_binary(c.op.kind) ? operand(c.op.b) : a);
-  if (!torch::isfinite(raw).all().item<bool>()) return false;
-  torch::Tensor mean = raw.mean(), var = raw.var(/*unbiased=*/false);
-  c.mean = mean.item<float>();
-  c.var = net.norm == Norm::L2Batch ? raw.square().mean().item<float>()
-                                    : raw.var(/*unbiased=*/true).item<float>();
-  const torch::Tensor& g = s.gradients[c.layer];
-  double g_norm = g.norm().item<double>();
-  if (var.item<double>() < 1e-10 || g_norm == 0) {
+  const bool binary = ir::is_binary(c.op.kind);
+  std::vector<float> raw(rows);
+  double sum = 0, squares = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    raw[i] = binary ? ir::eval_binary(c.op.kind, operand(c.op.a, i), operand(c.op.b, i))
+                    : ir::eval_unary(c.op.kind, operand(c.op.a, i));
+    if (!std::isfinite(raw[i])) return false;
+    sum += raw[i];
+    squares += double(raw[i]) * raw[i];
+  }
+  const double mean = sum / static_cast<double>(rows);
+  double deviations = 0;
+  for (int64_t i = 0; i < rows; ++i) deviations += (raw[i] - mean) * (raw[i] - mean);
+  const double var = deviations / static_cast<double>(rows);
+  c.mean = static_cast<float>(mean);
+  c.var = static_cast<float>(net.norm == Norm::L2Batch ? squares / static_cast<double>(rows)
+                                                       : deviations / static_cast<double>(std::max<int64_t>(rows - 1, 1)));
+  double g_squares = 0;
+  for (int64_t i = 0; i < rows * outputs; ++i) g_squares += double(g[i]) * g[i];
+  if (var < 1e-10 || g_squares == 0) {
     c.score = 0;
     return true;
   }
-  torch::Tensor z = (raw - mean) * torch::rsqrt(var + kNormEps);
-  c.score = z.matmul(g).norm().item<double>() / (z.norm().item<double>() * g_norm);
+  const double scale = 1 / std::sqrt(var + kNormEps);
+  std::vector<double> zg(outputs, 0.0);
+  double z_squares = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const double z = (raw[i] - mean) * scale;
+    z_squares += z * z;
+    for (int64_t o = 0; o < outputs; ++o) zg[o] += z * g[i * outputs + o];
+  }
+  double zg_squares = 0;
+  for (double v : zg) zg_squares += v * v;
+  c.score = std::sqrt(zg_squares) / (std::sqrt(z_squares) * std::sqrt(g_squares));
   if (!std::isfinite(c.score)) c.score = 0;
   return true;
 }
@@ -620,9 +663,10 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s) 
     std::vector<bool> leaf = leaf_ops(layer);
     torch::Tensor outputs = s.columns[l].narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size()));
     torch::Tensor heads = layer.weight.value.narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size()));
-    torch::Tensor contribution = (outputs.std(0, /*unbiased=*/false) * heads.norm(2, {0})).to(torch::kCPU);
+    torch::Tensor contribution =
+        (outputs.std(0, /*unbiased=*/false) * heads.norm(2, {0})).to(torch::kCPU, torch::kDouble).contiguous();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {
-      double value = contribution[static_cast<int64_t>(k)].item<double>();
+      double value = contribution.data_ptr<double>()[k];
       if (!std::isfinite(value)) value = 0;
       if (leaf[k] && value < std::get<2>(weakest))
         weakest = {static_cast<int>(l), static_cast<int>(k), value};

@@ -300,6 +300,7 @@ Trace forward(Network& net, const torch::Tensor& x, Mode mode, bool keep_columns
       torch::Tensor raw = parts.size() == 1 ? parts[0] : torch::cat(parts, 1);
       columns = torch::cat({columns, normalise(layer, net.norm, raw, level.ops, mode)}, 1);
     }
+    if (mode == Mode::Recompute && l + 1 == net.layers.size()) break;  // the statistics are set
     torch::Tensor natural;
     if (keep_columns || mode != Mode::Train)
       natural = plan.levels.empty() ? columns : columns.index_select(1, plan.natural_to_buffer);

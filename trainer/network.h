@@ -92,7 +92,8 @@ struct Network {
 /// Training mode normalises with batch statistics and updates the running ones;
 /// evaluation mode uses the frozen statistics (the exported function); Recompute normalises
 /// with the statistics of the rows it is given, as training mode does with a batch, and
-/// freezes them (see recompute_statistics).
+/// freezes them (see recompute_statistics); it stops there, before the last layer's head, so
+/// its Trace has no output.
 enum class Mode { Train, Eval, Recompute };
 
 /// What a forward pass produces.

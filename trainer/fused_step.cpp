@@ -1,0 +1,323 @@
+// The fused minibatch step (see fused_step.h): forward, loss, backward and Adam in plain loops.
+#include "trainer/fused_step.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include "ir/scalar.h"
+
+namespace evoc::trainer {
+
+namespace {
+
+constexpr float kNormEps = 1e-5f;       // normalise()'s epsilon
+constexpr float kMomentum = 0.1f;       // normalise()'s running-statistics momentum
+constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kAdamEps = 1e-8;  // optimizer_step's
+
+std::atomic<int64_t> steps_taken{0};
+
+/// d r / d a and d r / d b of r = kind(a, b) at one element (r the result), as LibTorch's
+/// autograd differentiates apply_op: the one table of the kinds' derivatives. Where calculus
+/// leaves a choice LibTorch's convention holds: min / max give each operand half the gradient
+/// on a tie (and both the whole of it when either is NaN), relu and abs have slope 0 at 0, and
+/// eq / isnan pass no gradient (nor do Input / Const / Affine / Dot, which are never evolved ops).
+struct Partials {
+  float da = 0, db = 0;
+};
+Partials partials(ir::Op kind, float a, float b, float r) {
+  switch (kind) {
+    case ir::Op::Add: return {1, 1};
+    case ir::Op::Sub: return {1, -1};
+    case ir::Op::Mul: return {b, a};
+    case ir::Op::Div: return {1 / b, -a / (b * b)};
+    case ir::Op::Min: return a == b ? Partials{0.5f, 0.5f} : Partials{a > b ? 0.0f : 1.0f, a < b ? 0.0f : 1.0f};
+    case ir::Op::Max: return a == b ? Partials{0.5f, 0.5f} : Partials{a < b ? 0.0f : 1.0f, a > b ? 0.0f : 1.0f};
+    case ir::Op::FillNan: return std::isnan(a) ? Partials{0, 1} : Partials{1, 0};
+    case ir::Op::Neg: return {-1, 0};
+    case ir::Op::Abs: return {a > 0 ? 1.0f : a < 0 ? -1.0f : 0.0f, 0};
+    case ir::Op::Relu: return {r > 0 ? 1.0f : 0.0f, 0};
+    case ir::Op::Tanh: return {1 - r * r, 0};
+    case ir::Op::Sigmoid: return {(1 - r) * r, 0};
+    case ir::Op::Exp: return {r, 0};
+    case ir::Op::Log: return {1 / a, 0};
+    case ir::Op::Sqrt: return {1 / (2 * r), 0};
+    case ir::Op::Square: return {2 * a, 0};
+    default: break;
+  }
+  return {};
+}
+
+/// Whether any gradient flows through `kind` (to its operands).
+bool passes_gradient(ir::Op kind) { return kind != ir::Op::Eq && kind != ir::Op::IsNan; }
+
+/// Whether LibTorch's autograd gives the scalars of `layer` a gradient. forward() gathers the
+/// operands of a level in one tensor per slot (a, b); a slot gathers from the scalars when an op
+/// of the level has a scalar there, and the whole gathered tensor, so the scalars, then get a
+/// gradient if any op of the level that reads the slot passes one.
+bool scalars_get_gradient(const Layer& layer) {
+  const int n = static_cast<int>(layer.ops.size());
+  std::vector<int> depth(n, 1);
+  int levels = 0;
+  for (int k = 0; k < n; ++k) {
+    const OpNode& op = layer.ops[k];
+    auto of = [&](const Operand& o) { return o.kind == Operand::Kind::Op ? depth[o.index] : 0; };
+    depth[k] = 1 + std::max(of(op.a), ir::is_binary(op.kind) ? of(op.b) : 0);
+    levels = std::max(levels, depth[k]);
+  }
+  for (int level = 1; level <= levels; ++level) {
+    bool scalar_a = false, scalar_b = false, any_binary = false, passes = false, passes_binary = false;
+    for (int k = 0; k < n; ++k) {
+      if (depth[k] != level) continue;
+      const OpNode& op = layer.ops[k];
+      const bool binary = ir::is_binary(op.kind);
+      scalar_a |= op.a.kind == Operand::Kind::Scalar;
+      scalar_b |= binary && op.b.kind == Operand::Kind::Scalar;
+      any_binary |= binary;
+      passes |= passes_gradient(op.kind);
+      passes_binary |= binary && passes_gradient(op.kind);
+    }
+    // Slot a is read by every op of the level; slot b by the binary ones (by all when the level
+    // has no binary op, but then no scalar is gathered into it).
+    if ((scalar_a && passes) || (scalar_b && any_binary && passes_binary)) return true;
+  }
+  return false;
+}
+
+float* floats(const torch::Tensor& t) { return t.data_ptr<float>(); }
+
+bool usable(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous();
+}
+
+/// The normalisation of op outputs `raw[0..n)` in training mode, in place into `z`; records the
+/// affine map and updates the running statistics of op `k` as normalise() does.
+void normalise_train(Layer& layer, Norm norm, int k, const float* raw, float* z, int64_t n, float& centre,
+                     float& scale) {
+  if (norm == Norm::None) {
+    std::copy(raw, raw + n, z);
+    centre = 0;
+    scale = 1;
+    return;
+  }
+  float* running_mean = floats(layer.running_mean);
+  float* running_var = floats(layer.running_var);
+  const double rows = static_cast<double>(n);
+  if (norm == Norm::Batch) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += raw[i];
+    const float mean = static_cast<float>(sum / rows);
+    double squares = 0;
+    for (int64_t i = 0; i < n; ++i) squares += (double(raw[i]) - mean) * (double(raw[i]) - mean);
+    const float var = static_cast<float>(squares / rows);
+    centre = mean;
+    scale = 1 / std::sqrt(var + kNormEps);
+    running_mean[k] = running_mean[k] * (1 - kMomentum) + mean * kMomentum;
+    const float stat = var * static_cast<float>(rows / std::max(rows - 1, 1.0));
+    running_var[k] = running_var[k] * (1 - kMomentum) + stat * kMomentum;
+  } else {
+    double squares = 0;
+    for (int64_t i = 0; i < n; ++i) squares += double(raw[i]) * raw[i];
+    const float mean_square = static_cast<float>(squares / rows);
+    centre = 0;
+    scale = 1 / std::sqrt(mean_square + kNormEps);
+    running_var[k] = running_var[k] * (1 - kMomentum) + mean_square * kMomentum;
+  }
+  for (int64_t i = 0; i < n; ++i) z[i] = (raw[i] - centre) * scale;
+}
+
+/// The gradient w.r.t. the op outputs `raw` from the gradient `dz` w.r.t. their normalised
+/// values `z` (in place): batch norm dr = s (dz - mean(dz) - z mean(dz z)); l2batch
+/// dr = s (dz - z mean(dz z)); none dr = dz.
+void normalise_backward(Norm norm, const float* z, double* dz, int64_t n, float scale) {
+  if (norm == Norm::None) return;
+  double sum = 0, dot = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    sum += dz[i];
+    dot += dz[i] * z[i];
+  }
+  const double mean_dz = norm == Norm::Batch ? sum / static_cast<double>(n) : 0.0;
+  const double mean_dot = dot / static_cast<double>(n);
+  for (int64_t i = 0; i < n; ++i) dz[i] = scale * (dz[i] - mean_dz - z[i] * mean_dot);
+}
+
+/// The mean loss of `outputs` ([n][n_out]) and its gradient w.r.t. them (in place).
+double loss_and_gradient(float* outputs, int64_t n, int n_out, Task task, StepTargets targets, const int64_t* rows) {
+  double total = 0;
+  const float inv_n = 1.0f / static_cast<float>(n);
+  if (task == Task::Classify) {
+    for (int64_t i = 0; i < n; ++i) {
+      float* o = outputs + i * n_out;
+      const int64_t label = targets.labels[rows[i]];
+      float top = o[0];
+      for (int c = 1; c < n_out; ++c) top = std::max(top, o[c]);
+      double sum = 0;
+      for (int c = 0; c < n_out; ++c) sum += std::exp(double(o[c]) - top);
+      const double log_sum = std::log(sum) + top;
+      total += log_sum - o[label];
+      for (int c = 0; c < n_out; ++c)
+        o[c] = (static_cast<float>(std::exp(double(o[c]) - log_sum)) - (c == label ? 1.0f : 0.0f)) * inv_n;
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      const float d = outputs[i] - targets.values[rows[i]];
+      total += double(d) * d;
+      outputs[i] = 2 * d * inv_n;
+    }
+  }
+  return static_cast<float>(total / static_cast<double>(n));
+}
+
+/// One Adam / AdamW update of `count` values with gradients `grad` (optimizer_step's arithmetic).
+void adam(float* value, float* m, float* v, const float* grad, int64_t count, Optimizer optimizer, float lr,
+          float weight_decay, double correction1, double correction2) {
+  const float beta1 = static_cast<float>(kBeta1), beta2 = static_cast<float>(kBeta2);
+  const float keep1 = static_cast<float>(1 - kBeta1), keep2 = static_cast<float>(1 - kBeta2);
+  const float c2 = static_cast<float>(correction2), step = static_cast<float>(-lr / correction1);
+  const float eps = static_cast<float>(kAdamEps), decay = static_cast<float>(1 - lr * weight_decay);
+  for (int64_t i = 0; i < count; ++i) {
+    float g = grad[i];
+    if (weight_decay != 0) {
+      if (optimizer == Optimizer::AdamW) value[i] *= decay;
+      else g = g + value[i] * weight_decay;
+    }
+    m[i] = m[i] * beta1 + keep1 * g;
+    v[i] = v[i] * beta2 + keep2 * g * g;
+    const float denom = std::sqrt(v[i] / c2) + eps;
+    value[i] = value[i] + step * (m[i] / denom);
+  }
+}
+
+}  // namespace
+
+bool fused_step_covers(const Network& net) {
+  if (net.layers.size() != 1) return false;
+  const Layer& layer = net.layers.front();
+  for (const torch::Tensor* t : {&layer.scalars.value, &layer.scalars.m, &layer.scalars.v, &layer.weight.value,
+                                 &layer.weight.m, &layer.weight.v, &layer.bias.value, &layer.bias.m, &layer.bias.v,
+                                 &layer.running_mean, &layer.running_var})
+    if (!usable(*t)) return false;
+  for (const OpNode& op : layer.ops)
+    if (!ir::is_unary(op.kind) && !ir::is_binary(op.kind)) return false;
+  return true;
+}
+
+double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_t n, Task task,
+                       StepTargets targets, FusedGradients& g, FusedWorkspace& w) {
+  Layer& layer = net.layers.front();
+  const int n_in = layer.n_in, n_out = layer.n_out, n_ops = static_cast<int>(layer.ops.size());
+  const int columns = layer.columns();
+  const float* scalars = floats(layer.scalars.value);
+  const float* weight = floats(layer.weight.value);  // [n_out][columns], natural order
+  const float* bias = floats(layer.bias.value);
+  w.columns.resize(static_cast<std::size_t>(columns) * n);
+  w.raw.resize(static_cast<std::size_t>(n_ops) * n);
+  w.grads.assign(static_cast<std::size_t>(columns) * n, 0.0);
+  w.outputs.resize(static_cast<std::size_t>(n_out) * n);
+  w.centre.resize(n_ops);
+  w.scale.resize(n_ops);
+  auto column = [&](int c) { return w.columns.data() + static_cast<std::size_t>(c) * n; };
+  auto grad = [&](int c) { return w.grads.data() + static_cast<std::size_t>(c) * n; };
+  auto operand_column = [&](const Operand& o) { return o.kind == Operand::Kind::Input ? o.index : n_in + o.index; };
+
+  // Forward: the inputs, then every op in order (an op reads only earlier columns).
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < n_in; ++c) column(c)[i] = x[rows[i] * n_in + c];
+  ir::FloatArith arith;
+  for (int k = 0; k < n_ops; ++k) {
+    const OpNode& op = layer.ops[k];
+    float* raw = w.raw.data() + static_cast<std::size_t>(k) * n;
+    const bool binary = ir::is_binary(op.kind);
+    const float* a = op.a.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.a));
+    const float* b = !binary || op.b.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.b));
+    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
+    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
+    if (binary) {
+      for (int64_t i = 0; i < n; ++i)
+        raw[i] = ir::scalar::binary(arith, op.kind, a ? a[i] : sa, b ? b[i] : sb);
+    } else {
+      for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::unary(arith, op.kind, a ? a[i] : sa);
+    }
+    normalise_train(layer, net.norm, k, raw, column(n_in + k), n, w.centre[k], w.scale[k]);
+  }
+  // The head: outputs[i][o] = bias[o] + sum_c weight[o][c] * column c.
+  for (int64_t i = 0; i < n; ++i)
+    for (int o = 0; o < n_out; ++o) w.outputs[i * n_out + o] = 0;
+  for (int o = 0; o < n_out; ++o) {
+    for (int c = 0; c < columns; ++c) {
+      const float wc = weight[o * columns + c];
+      const float* z = column(c);
+      for (int64_t i = 0; i < n; ++i) w.outputs[i * n_out + o] += wc * z[i];
+    }
+    for (int64_t i = 0; i < n; ++i) w.outputs[i * n_out + o] += bias[o];
+  }
+  const double loss = loss_and_gradient(w.outputs.data(), n, n_out, task, targets, rows);
+
+  // Backward: the head's parameters, the gradient w.r.t. every op column, then the ops in
+  // reverse order (an op's column gradient is complete once every later op has been done).
+  g.weight.assign(static_cast<std::size_t>(n_out) * columns, 0.0f);
+  g.bias.assign(n_out, 0.0f);
+  g.scalars.assign(static_cast<std::size_t>(n_ops) * 2, 0.0f);
+  g.scalars_used = scalars_get_gradient(layer);
+  for (int o = 0; o < n_out; ++o) {
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += w.outputs[i * n_out + o];
+    g.bias[o] = static_cast<float>(sum);
+    for (int c = 0; c < columns; ++c) {
+      const float* z = column(c);
+      double dot = 0;
+      for (int64_t i = 0; i < n; ++i) dot += double(w.outputs[i * n_out + o]) * z[i];
+      g.weight[o * columns + c] = static_cast<float>(dot);
+      if (c < n_in) continue;
+      const double wc = weight[o * columns + c];
+      double* dz = grad(c);
+      for (int64_t i = 0; i < n; ++i) dz[i] += wc * w.outputs[i * n_out + o];
+    }
+  }
+  for (int k = n_ops - 1; k >= 0; --k) {
+    const OpNode& op = layer.ops[k];
+    if (!passes_gradient(op.kind)) continue;
+    double* dr = grad(n_in + k);
+    normalise_backward(net.norm, column(n_in + k), dr, n, w.scale[k]);
+    const float* raw = w.raw.data() + static_cast<std::size_t>(k) * n;
+    const bool binary = ir::is_binary(op.kind);
+    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
+    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
+    const float* a = op.a.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.a));
+    const float* b = !binary || op.b.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.b));
+    // Where each operand's gradient goes: an op's column, a scalar's sum, or nowhere (inputs).
+    double* to_a = op.a.kind == Operand::Kind::Op ? grad(n_in + op.a.index) : nullptr;
+    double* to_b = binary && op.b.kind == Operand::Kind::Op ? grad(n_in + op.b.index) : nullptr;
+    double scalar_a = 0, scalar_b = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const Partials d = partials(op.kind, a ? a[i] : sa, b ? b[i] : sb, raw[i]);
+      const double ga = dr[i] * d.da, gb = dr[i] * d.db;
+      if (to_a) to_a[i] += ga;
+      else scalar_a += ga;
+      if (to_b) to_b[i] += gb;
+      else scalar_b += gb;
+    }
+    if (op.a.kind == Operand::Kind::Scalar) g.scalars[2 * k + op.a.index] += static_cast<float>(scalar_a);
+    if (binary && op.b.kind == Operand::Kind::Scalar) g.scalars[2 * k + op.b.index] += static_cast<float>(scalar_b);
+  }
+  return loss;
+}
+
+void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optimizer, float lr, float weight_decay) {
+  Layer& layer = net.layers.front();
+  ++net.step;
+  const double correction1 = 1 - std::pow(kBeta1, static_cast<double>(net.step));
+  const double correction2 = 1 - std::pow(kBeta2, static_cast<double>(net.step));
+  auto step = [&](Param& p, const std::vector<float>& grad) {
+    adam(floats(p.value), floats(p.m), floats(p.v), grad.data(), static_cast<int64_t>(grad.size()), optimizer, lr,
+         weight_decay, correction1, correction2);
+  };
+  if (g.scalars_used) step(layer.scalars, g.scalars);
+  step(layer.weight, g.weight);
+  step(layer.bias, g.bias);
+  steps_taken.fetch_add(1, std::memory_order_relaxed);
+}
+
+int64_t fused_steps_taken() { return steps_taken.load(std::memory_order_relaxed); }
+
+}  // namespace evoc::trainer

@@ -1,0 +1,63 @@
+// A minibatch step of the common network without LibTorch's per-op dispatch.
+//
+// One training step of a small network through LibTorch is ~150 dispatches and an autograd
+// graph over tensors of a few hundred floats: microseconds of arithmetic, a millisecond of
+// overhead. For the network the default options grow (one layer, on the CPU) this file runs the
+// same step in plain loops over a [columns x rows] buffer, on the float data of the network's
+// own tensors: the training-mode forward pass (forward(Mode::Train): batch statistics, running
+// statistics updated), the loss (mean squared error or cross-entropy), its gradients, and the
+// Adam / AdamW step (optimizer_step). The forward pass is float, as LibTorch's; op kinds compute
+// with the IR's scalar semantics (ir/scalar.h), so transcendentals differ from LibTorch's by a
+// few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
+// case of one function, with LibTorch's conventions where calculus leaves a choice (min / max
+// split ties, relu'(0) = 0). What it does not cover (several layers, a GPU, data-parallel ranks)
+// trains through LibTorch, unchanged; tests/trainer/test_fused_step.cpp holds the two equal.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "trainer/network.h"
+
+namespace evoc::trainer {
+
+/// Whether fused steps cover `net`: one layer, CPU, contiguous float parameters and statistics.
+bool fused_step_covers(const Network& net);
+
+/// The targets of the training rows: standardised values (regression) or class labels.
+struct StepTargets {
+  const float* values = nullptr;
+  const int64_t* labels = nullptr;
+};
+
+/// Gradients of the mean minibatch loss, in the row-major shapes of Layer::scalars, weight and
+/// bias. `scalars_used` is whether LibTorch's autograd gives the scalars a gradient at all (some
+/// op differentiable in a scalar operand): only then does the optimiser step them.
+struct FusedGradients {
+  std::vector<float> scalars, weight, bias;
+  bool scalars_used = false;
+};
+
+/// Scratch memory of fused steps (kept between steps to avoid allocations).
+struct FusedWorkspace {
+  std::vector<float> columns;   ///< [columns][rows]: inputs, then normalised op outputs
+  std::vector<float> raw;       ///< [ops][rows] op outputs before normalisation
+  std::vector<double> grads;    ///< [columns][rows] loss gradient w.r.t. every column
+  std::vector<float> outputs;   ///< [rows][outputs]
+  std::vector<float> centre, scale;  ///< [ops] the batch normalisation: z = (raw - centre) * scale
+};
+
+/// The training-mode forward pass of `net` on rows `rows[0..count)` of the standardised
+/// features `x` ([rows of the split][n_in], row-major), the mean loss and its gradients into
+/// `g`; updates the running statistics as forward(Mode::Train) does. Returns the loss (a
+/// float, as LibTorch computes it). Requires fused_step_covers(net) and count >= 2.
+double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_t count, Task task,
+                       StepTargets targets, FusedGradients& g, FusedWorkspace& w);
+
+/// optimizer_step with the gradients `g` instead of LibTorch's (advances net.step).
+void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optimizer, float lr, float weight_decay);
+
+/// Steps taken by fused_optimizer_step in this process (tests check that the path is taken).
+int64_t fused_steps_taken();
+
+}  // namespace evoc::trainer
