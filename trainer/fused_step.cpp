@@ -318,6 +318,56 @@ void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optim
   steps_taken.fetch_add(1, std::memory_order_relaxed);
 }
 
+void fused_recompute_statistics(Network& net, const float* x, int64_t n) {
+  Layer& layer = net.layers.front();
+  const int n_in = layer.n_in, n_ops = static_cast<int>(layer.ops.size());
+  if (net.norm == Norm::None || n_ops == 0 || n == 0) return;
+  const float* scalars = floats(layer.scalars.value);
+  float* running_mean = floats(layer.running_mean);
+  float* running_var = floats(layer.running_var);
+  std::vector<float> columns(static_cast<std::size_t>(layer.columns()) * n);
+  auto column = [&](int c) { return columns.data() + static_cast<std::size_t>(c) * n; };
+  for (int64_t i = 0; i < n; ++i)
+    for (int c = 0; c < n_in; ++c) column(c)[i] = x[i * n_in + c];
+  ir::FloatArith arith;
+  const double rows = static_cast<double>(n);
+  for (int k = 0; k < n_ops; ++k) {
+    const OpNode& op = layer.ops[k];
+    float* out = column(n_in + k);
+    const bool binary = ir::is_binary(op.kind);
+    auto source = [&](const Operand& o) -> const float* {
+      if (o.kind == Operand::Kind::Scalar) return nullptr;
+      return column(o.kind == Operand::Kind::Input ? o.index : n_in + o.index);
+    };
+    const float* a = source(op.a);
+    const float* b = binary ? source(op.b) : nullptr;
+    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
+    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
+    double sum = 0, squares = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      out[i] = binary ? ir::scalar::binary(arith, op.kind, a ? a[i] : sa, b ? b[i] : sb)
+                      : ir::scalar::unary(arith, op.kind, a ? a[i] : sa);
+      sum += out[i];
+      squares += double(out[i]) * out[i];
+    }
+    // The frozen map of frozen_norm(): scale 1 / sqrt(var + eps), shift -mean * scale (batch).
+    float scale = 0, shift = 0;
+    if (net.norm == Norm::Batch) {
+      const double mean = sum / rows;
+      double deviations = 0;
+      for (int64_t i = 0; i < n; ++i) deviations += (out[i] - mean) * (out[i] - mean);
+      running_mean[k] = static_cast<float>(mean);
+      running_var[k] = static_cast<float>(deviations / rows);
+      scale = 1.0f / std::sqrt(running_var[k] + kNormEps);
+      shift = -running_mean[k] * scale;
+    } else {
+      running_var[k] = static_cast<float>(squares / rows);
+      scale = 1.0f / std::sqrt(running_var[k] + kNormEps);
+    }
+    for (int64_t i = 0; i < n; ++i) out[i] = out[i] * scale + shift;
+  }
+}
+
 int64_t fused_steps_taken() { return steps_taken.load(std::memory_order_relaxed); }
 
 }  // namespace evoc::trainer

@@ -6,7 +6,8 @@
 // same step in plain loops over a [columns x rows] buffer, on the float data of the network's
 // own tensors: the training-mode forward pass (forward(Mode::Train): batch statistics, running
 // statistics updated), the loss (mean squared error or cross-entropy), its gradients, and the
-// Adam / AdamW step (optimizer_step). The forward pass is float, as LibTorch's; op kinds compute
+// Adam / AdamW step (optimizer_step); and the recomputation of the frozen statistics over the
+// training rows (recompute_statistics), three times an epoch. The forward pass is float, as LibTorch's; op kinds compute
 // with the IR's scalar semantics (ir/scalar.h), so transcendentals differ from LibTorch's by a
 // few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
 // case of one function, with LibTorch's conventions where calculus leaves a choice (min / max
@@ -56,6 +57,11 @@ double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_
 
 /// optimizer_step with the gradients `g` instead of LibTorch's (advances net.step).
 void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optimizer, float lr, float weight_decay);
+
+/// recompute_statistics for a network fused steps cover, on `n` standardised rows `x`
+/// ([n][n_in], row-major): op by op in natural order, each op's statistics over the rows, then its
+/// output normalised with them frozen (as the evaluation forward pass does) for the ops after it.
+void fused_recompute_statistics(Network& net, const float* x, int64_t n);
 
 /// Steps taken by fused_optimizer_step in this process (tests check that the path is taken).
 int64_t fused_steps_taken();

@@ -119,7 +119,8 @@ torch::Tensor forward_naive(Network& net, const torch::Tensor& x, Mode mode);
 /// eval-mode forward on `x` is the training-mode forward on `x` as one batch. Called on the
 /// training rows after training and after each mutation, it makes evaluation use what the
 /// network was trained with, where momentum averages over an epoch lag behind parameters that
-/// moved (and the errors compound through deep chains of normalised products).
+/// moved (and the errors compound through deep chains of normalised products). Networks the fused
+/// step covers recompute in plain loops (fused_recompute_statistics).
 void recompute_statistics(Network& net, const torch::Tensor& x);
 /// Eval-mode outputs on raw feature rows (standardisation and output scaling included).
 torch::Tensor predict_raw(Network& net, const torch::Tensor& raw);

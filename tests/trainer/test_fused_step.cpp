@@ -2,7 +2,8 @@
 // random networks of every evolvable op kind, under every normalisation and both tasks, the loss
 // and the gradients agree with LibTorch's step in double precision, the running statistics and
 // the Adam / AdamW update with its step in float, within 1e-5 of the tensor's scale (1e-6 for the
-// update); and a default run takes the fused path (a run of two layers does not).
+// update); the recomputed frozen statistics agree likewise; and a default run takes the fused
+// path (a run of two layers does not).
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -222,6 +223,38 @@ TEST_CASE("the fused step equals LibTorch's: loss, gradients, statistics, Adam, 
     }
   }
   MESSAGE("largest difference, as a share of the fixed tolerance: " << worst_ratio);
+}
+
+TEST_CASE("fused recomputation of the frozen statistics equals LibTorch's, for every op kind and norm") {
+  torch::manual_seed(9);
+  Random random(13);
+  const std::vector<ir::Op> kinds = evolvable_kinds();
+  for (Norm norm : {Norm::Batch, Norm::L2Batch}) {
+    for (int trial = 0; trial < 8; ++trial) {
+      CAPTURE(norm_name(norm));
+      CAPTURE(trial);
+      std::vector<ir::Op> pool = kinds;
+      if (trial > 0) std::shuffle(pool.begin(), pool.end(), std::mt19937(trial));
+      Network net = random_network(norm, 2, static_cast<int>(kinds.size()) + 6, pool, random);
+      torch::Tensor x = torch::randn({1000, kFeatures});
+      x.select(1, 0).uniform_(0.5, 2.0);
+      for (int c : {3, 4}) x.select(1, c).random_(0, 3);
+      Network lib = clone(net), fused = clone(net), exact = in_double(net);
+      {
+        torch::NoGradGuard no_grad;
+        forward(lib, x, Mode::Recompute);
+        forward(exact, x.to(torch::kDouble), Mode::Recompute);
+      }
+      fused_recompute_statistics(fused, x.data_ptr<float>(), x.size(0));
+      const Layer &a = lib.layers.front(), &b = fused.layers.front(), &e = exact.layers.front();
+      check_close(e.running_mean, b.running_mean, "means", 1e-5, a.running_mean);
+      check_close(e.running_var, b.running_var, "variances", 1e-5, a.running_var);
+      // recompute_statistics itself takes the fused path here.
+      Network through = clone(net);
+      recompute_statistics(through, x);
+      CHECK(torch::equal(through.layers.front().running_var, b.running_var));
+    }
+  }
 }
 
 TEST_CASE("the fused step covers a network with no ops, and not one of two layers") {
