@@ -14,12 +14,14 @@
 // Before the first epoch, the run fits its linear model (one layer): full-batch L-BFGS with an
 // L2 penalty chosen by cross-validation (trainer/linear.h), the model --max-ops 0 outputs; the
 // evolved network starts from it. The run outputs the best evolved network only if it beats
-// the linear one on the validation rows
-// by the task's metric (rows classified correctly, or squared error) by --fallback-significance
-// standard errors; otherwise the linear model. Every accepted mutation is a test passed on the
-// validation rows and the best of many epochs is selected on them too, so a network grown on
-// a small or noisy validation split can look better than it is; the linear model of the same
-// run is the null hypothesis it has to reject.
+// the linear one by the task's metric (rows classified correctly, or squared error) by
+// --fallback-significance standard errors; otherwise the linear model. Every accepted mutation
+// is a test passed on the validation rows and the best of many epochs is selected on them too,
+// so a network grown on a small or noisy validation split can look better than it is; the
+// linear model of the same run is the null hypothesis it has to reject. On small data the
+// comparison is cross-validated over the training and validation rows (see choose()): a
+// validation split of a few dozen rows cannot tell the two apart, and then the fallback kept
+// the linear model where the grown network was better.
 // The whole run state can be checkpointed and resumed bit for bit.
 #include <algorithm>
 #include <chrono>
@@ -330,6 +332,26 @@ torch::Tensor gather_rows(Cluster& cluster, const torch::Tensor& part) {
   return whole.to(part.device());
 }
 
+/// The measure of a network's outputs `out` [rows, outputs] against targets `y`.
+Evaluation score_outputs(const torch::Tensor& out, const torch::Tensor& y, Task task) {
+  Evaluation e;
+  if (task == Task::Classify) {
+    e.row_losses = torch::nn::functional::cross_entropy(
+        out, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    e.correct = out.argmax(1).eq(y);
+    e.metric = e.correct.to(torch::kDouble).mean().item<double>();
+  } else {
+    torch::Tensor yd = y.to(torch::kDouble), pred = out.squeeze(1).to(torch::kDouble);
+    e.row_losses = (out.squeeze(1) - y).square();
+    double sst = (yd - yd.mean()).square().sum().item<double>();
+    e.metric = sst > 0 ? 1.0 - (pred - yd).square().sum().item<double>() / sst : 0.0;
+  }
+  e.row_losses = e.row_losses.to(torch::kDouble);
+  e.loss = e.row_losses.mean().item<double>();
+  if (!std::isfinite(e.loss)) e.loss = std::numeric_limits<double>::max();
+  return e;
+}
+
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   torch::NoGradGuard no_grad;
   ThreadScope threads(split.threads);
@@ -340,22 +362,7 @@ Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   } else {
     out = forward(net, split.x, Mode::Eval).output;
   }
-  Evaluation e;
-  if (task == Task::Classify) {
-    e.row_losses = torch::nn::functional::cross_entropy(
-        out, split.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    e.correct = out.argmax(1).eq(split.y);
-    e.metric = e.correct.to(torch::kDouble).mean().item<double>();
-  } else {
-    torch::Tensor y = split.y.to(torch::kDouble), pred = out.squeeze(1).to(torch::kDouble);
-    e.row_losses = (out.squeeze(1) - split.y).square();
-    double sst = (y - y.mean()).square().sum().item<double>();
-    e.metric = sst > 0 ? 1.0 - (pred - y).square().sum().item<double>() / sst : 0.0;
-  }
-  e.row_losses = e.row_losses.to(torch::kDouble);
-  e.loss = e.row_losses.mean().item<double>();
-  if (!std::isfinite(e.loss)) e.loss = std::numeric_limits<double>::max();
-  return e;
+  return score_outputs(out, split.y, task);
 }
 
 /// The verdict on a mutation: its validation loss must be lower than its parent's by the
@@ -382,23 +389,6 @@ bool beats(const Evaluation& evolved, const Evaluation& linear, Task task, const
   double losses = linear.correct.logical_and(evolved.correct.logical_not()).sum().item<double>();
   double margin = wins - losses;
   return margin > 0 && margin * margin > z * z * (wins + losses);
-}
-
-/// The network a run outputs: the best evolved network if it beats the best linear network of
-/// the same run on validation (or the fallback is off: a negative --fallback-significance),
-/// else the linear one.
-struct Choice {
-  BestNetwork* best = nullptr;
-  bool linear = false;
-};
-
-Choice choose(RunState& run, const Problem& p, const Options& o) {
-  if (run.has_linear && o.fallback_significance >= 0) {
-    Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
-    Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
-    if (!beats(evolved, linear, p.task, o)) return {&run.linear_best, true};
-  }
-  return {&run.best, false};
 }
 
 /// Runs the enclosing scope on one intra-op thread: minibatch steps and candidate scoring work
@@ -527,6 +517,124 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     seen = static_cast<int64_t>(sums[1]);
   }
   return seen ? total / static_cast<double>(seen) : 0.0;
+}
+
+// ---- the fallback ----------------------------------------------------------------------------
+
+/// Rows below which the fallback is decided by cross-validation (as the linear penalty is).
+constexpr int kFallbackFolds = 5;
+constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 40;
+
+/// The outputs of `net` on `x` in evaluation mode.
+torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  return forward(net, x, Mode::Eval).output;
+}
+
+/// Writes `fit` into the head of `net` (one layer): its input columns take the fit, its op
+/// columns start at zero, and every Adam moment is cleared, as a network grown from the linear
+/// model starts.
+void restart_from_linear(Network& net, const LinearFit& fit) {
+  torch::NoGradGuard no_grad;
+  Layer& layer = net.layers[0];
+  layer.weight.value.zero_();
+  layer.weight.value.narrow(1, 0, layer.n_in).copy_(fit.weight.to(layer.weight.value.options()));
+  layer.bias.value.copy_(fit.bias.to(layer.bias.value.options()));
+  for (Param* param : {&layer.weight, &layer.bias, &layer.scalars}) {
+    if (!param->value.defined()) continue;
+    param->m.zero_();
+    param->v.zero_();
+  }
+  net.step = 0;
+}
+
+/// Both models' outputs on every training and validation row, each row predicted by models that
+/// were trained without it: k folds of those rows; in each, the linear model is refitted on the
+/// other folds (the penalty chosen as the run's was) and the evolved network's topology is
+/// retrained from that fit for as many epochs as the best network had (at least kRefitEpochsMin,
+/// at most kRefitEpochsMax). Returns {evolved, linear} measured on the pooled outputs.
+std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epochs, const Problem& p,
+                                                 const Options& o) {
+  const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
+  const int64_t n = x.size(0);
+  Random random(o.seed ^ 0xbb67ae8584caa73bull);
+  std::vector<int64_t> order = shuffled_rows(n, random);
+  std::vector<int64_t> fold(n);
+  for (int64_t i = 0; i < n; ++i) fold[order[i]] = i % kFallbackFolds;
+  const double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
+                                        kFallbackFolds);
+  Options refit = o;  // retraining alone, to the end: no ranks, no stop
+  refit.cluster = nullptr;
+  refit.stop = nullptr;
+  refit.time_limit = 0;
+  Stopper never(refit, Clock::now());
+  torch::Tensor evolved_out, linear_out;
+  for (int k = 0; k < kFallbackFolds; ++k) {
+    std::vector<int64_t> in, out;
+    for (int64_t i = 0; i < n; ++i) (fold[i] == k ? out : in).push_back(i);
+    if (in.empty() || out.empty()) continue;
+    const torch::Tensor in_index = torch::tensor(in).to(x.device()), out_index = torch::tensor(out).to(x.device());
+    Problem fold_problem = p;
+    fold_problem.train.x = x.index_select(0, in_index);
+    fold_problem.train.y = y.index_select(0, in_index);
+    fold_problem.train.threads = 1;
+    fold_problem.train.shards = nullptr;
+    const torch::Tensor held_x = x.index_select(0, out_index);
+    const LinearFit fit = fit_linear(fold_problem.train.x, fold_problem.train.y, p.task, p.outputs, penalty);
+    torch::Tensor linear_part = held_x.matmul(fit.weight.to(held_x.dtype()).t()) + fit.bias.to(held_x.dtype());
+    Network net = clone(evolved);
+    restart_from_linear(net, fit);
+    freeze_statistics(net, fold_problem);
+    for (int e = 0; e < epochs; ++e) {
+      train_epoch(net, shuffled_rows(fold_problem.train.x.size(0), random), fold_problem, refit, never, {});
+      freeze_statistics(net, fold_problem);
+    }
+    torch::Tensor evolved_part = eval_outputs(net, held_x);
+    // Scatter each fold's rows back to their places.
+    if (!evolved_out.defined()) {
+      evolved_out = torch::zeros({n, evolved_part.size(1)}, evolved_part.options());
+      linear_out = torch::zeros({n, linear_part.size(1)}, linear_part.options());
+    }
+    evolved_out.index_copy_(0, out_index, evolved_part);
+    linear_out.index_copy_(0, out_index, linear_part);
+  }
+  return {score_outputs(evolved_out, y, p.task), score_outputs(linear_out, y, p.task)};
+}
+
+/// The network a run outputs: the best evolved network if it beats the linear model of the same
+/// run (or the fallback is off: a negative --fallback-significance), else the linear one.
+struct Choice {
+  BestNetwork* best = nullptr;
+  bool linear = false;
+  bool cross_validated = false;  ///< decided by cross_validate (else on the validation rows)
+  std::string verdict;           ///< Summary::fallback
+};
+
+/// The verdict in words: which model, how it was decided and both metrics.
+std::string verdict(bool linear, const char* how, const Evaluation& evolved, const Evaluation& lin, Task task) {
+  const char* metric = task == Task::Classify ? "accuracy" : "R^2";
+  return fmt::format("{} ({}: evolved {} {:.4f}, linear {:.4f})", linear ? "the linear model" : "the evolved network",
+                     how, metric, evolved.metric, lin.metric);
+}
+
+/// How the fallback decides: on small data (fewer training and validation rows than
+/// kCrossValidationRows, one layer) by cross-validation over those rows, so that every row
+/// judges and the verdict does not rest on the few rows of one validation split; otherwise, and
+/// for a run that was stopped or a checkpoint (`quick`), on the validation rows.
+Choice choose(RunState& run, const Problem& p, const Options& o, bool quick) {
+  if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}};
+  const bool small = p.split.train.size() + p.validation.x.size(0) < kCrossValidationRows;
+  if (!quick && small && o.layers == 1 && run.best.net.total_ops() > 0) {
+    const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
+    auto [evolved, linear] = cross_validate(run.best.net, epochs, p, o);
+    const bool keep = beats(evolved, linear, p.task, o);
+    const std::string how = fmt::format("{}-fold cross-validation", kFallbackFolds);
+    return {keep ? &run.best : &run.linear_best, !keep, true, verdict(!keep, how.c_str(), evolved, linear, p.task)};
+  }
+  Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
+  Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
+  const bool keep = beats(evolved, linear, p.task, o);
+  return {keep ? &run.best : &run.linear_best, !keep, false, verdict(!keep, "validation", evolved, linear, p.task)};
 }
 
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
@@ -693,6 +801,7 @@ ir::Module export_run(const Network& net, const Dataset& data, const Problem& p,
   m.set_meta(fmt::format("trainer.val_{}", summary.metric), fmt::format("{:.6g}", summary.val_metric));
   if (summary.test_rows > 0)
     m.set_meta(fmt::format("trainer.test_{}", summary.metric), fmt::format("{:.6g}", summary.test_metric));
+  if (!summary.fallback.empty()) m.set_meta("trainer.fallback", summary.fallback);
   return m;
 }
 
@@ -852,7 +961,8 @@ void migrate(RunState& run, const Options& o, int epoch, const Callbacks& callba
 int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Options& o, torch::Device device) {
   Cluster& cluster = *o.cluster;
   nlohmann::json mine = {{"val", evaluate(chosen.best->net, p.validation, p.task).loss}, {"epoch", chosen.best->epoch},
-                         {"linear", chosen.linear}, {"net", network_to_json(chosen.best->net)}};
+                         {"linear", chosen.linear}, {"verdict", chosen.verdict},
+                         {"net", network_to_json(chosen.best->net)}};
   std::vector<nlohmann::json> offers;
   for (const std::string& text : cluster.all_gather(mine.dump())) offers.push_back(nlohmann::json::parse(text));
   int best = 0;
@@ -860,7 +970,7 @@ int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Opt
     if (offers[r].at("val").get<double>() < offers[best].at("val").get<double>()) best = r;
   holder = {network_from_json(offers[best].at("net"), device), offers[best].at("val").get<double>(),
             offers[best].at("epoch").get<int>()};
-  chosen = {&holder, offers[best].at("linear").get<bool>()};
+  chosen = {&holder, offers[best].at("linear").get<bool>(), false, offers[best].at("verdict").get<std::string>()};
   return best;
 }
 
@@ -932,6 +1042,7 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   s.epochs = run.epoch;
   s.accepted = run.accepted;
   s.reverted = run.reverted;
+  s.fallback = chosen.verdict;
   return s;
 }
 
@@ -939,7 +1050,7 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
 /// of a run takes part (data-parallel ranks evaluate together; islands gather their states, and
 /// the output is the best island's), and rank 0 writes.
 void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
-  Choice chosen = choose(run, p, o);  // data-parallel ranks evaluate together: every rank is here
+  Choice chosen = choose(run, p, o, /*quick=*/true);  // data-parallel ranks evaluate together: every rank is here
   Checkpoint c{fingerprint(o), hash, run, chosen.best->net, {}};
   BestNetwork island;
   if (o.islands && o.cluster) {
@@ -958,17 +1069,17 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
 
 /// The result of a run: its chosen network, exported, with the summary.
 Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
-                  const Callbacks& callbacks) {
-  Choice chosen = choose(run, p, o);
+                  const Callbacks& callbacks, bool stopped) {
+  Choice chosen = choose(run, p, o, /*quick=*/stopped);
   BestNetwork island;
   if (o.islands && o.cluster) {
     const int from = best_island(chosen, island, p, o, p.train.x.device());
     if (callbacks.on_info && o.cluster->rank() == 0)
       callbacks.on_info(fmt::format("the output is island {}'s network", from));
   } else if (chosen.linear && callbacks.on_info && run.best.net.total_ops() > 0)
-    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
-                                  "on validation; keeping the linear model",
-                                  run.best.net.total_ops()));
+    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not beat the linear model by "
+                                  "--fallback-significance {} standard errors; the output is {}",
+                                  run.best.net.total_ops(), o.fallback_significance, chosen.verdict));
   Result result;
   result.split = p.split;
   result.network = trained_network(chosen.best->net);
@@ -1070,7 +1181,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
       }
     }
   }
-  Result result = finish_run(run, data, p, o, callbacks);
+  Result result = finish_run(run, data, p, o, callbacks, !stopped.empty() && stopped != "early stop");
   result.summary.stopped = stopped;
   result.summary.seconds = seconds_since(start);
   return result;

@@ -228,6 +228,9 @@ struct Summary {
   /// Why the run ended before its last epoch: "" (it did not), "time limit", "early stop" or
   /// "stop requested" (Options::stop). A stop within an epoch drops that epoch's training.
   std::string stopped;
+  /// How the fallback decided between the evolved network and the linear model, in words (""
+  /// when there was nothing to decide: the fallback is off, or no op may grow).
+  std::string fallback;
 };
 
 /// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
@@ -272,8 +275,10 @@ struct Result {
 };
 
 /// Trains on `data` and exports the best evolved network by validation loss if it beats the
-/// best linear network of the same run (what max_ops = 0 trains) on validation by the task's
-/// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
+/// best linear network of the same run (what max_ops = 0 trains) by the task's metric by
+/// `fallback_significance` standard errors, else the linear one: on small data (under 2,000
+/// training and validation rows, one layer) in 5-fold cross-validation over those rows, the
+/// evolved topology retrained from the fold's linear model; otherwise on the validation rows. Throws evoc::Error on bad
 /// options or data, on a checkpoint directory that cannot be written or is in use by another
 /// run, and when training diverges (a non-finite training loss; the error names the epoch, and
 /// the last checkpoint, written before it, stays as it was).
