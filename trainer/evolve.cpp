@@ -414,14 +414,18 @@ void freeze_statistics(Network& net, const Problem& p) {
   recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
 }
 
-/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
-/// training rows with the L2 penalty cross-validated over training and validation rows (small
-/// data) or chosen on the validation rows.
-void fit_linear_model(Network& net, const Problem& p) {
+/// The L2 penalty of the run's linear model: cross-validated over training and validation rows
+/// (small data) or chosen on the validation rows.
+double linear_penalty(const Problem& p) {
   const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
-  double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
-                                  small ? 5 : 1);
-  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, penalty));
+  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs, small ? 5 : 1);
+}
+
+/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
+/// training rows with the penalty of linear_penalty(), which `run` keeps.
+void fit_linear_model(Network& net, const Problem& p, RunState& run) {
+  run.linear_penalty = linear_penalty(p);
+  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, run.linear_penalty));
 }
 
 /// A fresh random order of the training rows.
@@ -523,7 +527,7 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
 
 /// Rows below which the fallback is decided by cross-validation (as the linear penalty is).
 constexpr int kFallbackFolds = 5;
-constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 40;
+constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
 
 /// The outputs of `net` on `x` in evaluation mode.
 torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
@@ -550,19 +554,17 @@ void restart_from_linear(Network& net, const LinearFit& fit) {
 
 /// Both models' outputs on every training and validation row, each row predicted by models that
 /// were trained without it: k folds of those rows; in each, the linear model is refitted on the
-/// other folds (the penalty chosen as the run's was) and the evolved network's topology is
+/// other folds (with the run's penalty) and the evolved network's topology is
 /// retrained from that fit for as many epochs as the best network had (at least kRefitEpochsMin,
 /// at most kRefitEpochsMax). Returns {evolved, linear} measured on the pooled outputs.
-std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epochs, const Problem& p,
-                                                 const Options& o) {
+std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epochs, double penalty,
+                                                 const Problem& p, const Options& o) {
   const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
   const int64_t n = x.size(0);
   Random random(o.seed ^ 0xbb67ae8584caa73bull);
   std::vector<int64_t> order = shuffled_rows(n, random);
   std::vector<int64_t> fold(n);
   for (int64_t i = 0; i < n; ++i) fold[order[i]] = i % kFallbackFolds;
-  const double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
-                                        kFallbackFolds);
   Options refit = o;  // retraining alone, to the end: no ranks, no stop
   refit.cluster = nullptr;
   refit.stop = nullptr;
@@ -621,12 +623,19 @@ std::string verdict(bool linear, const char* how, const Evaluation& evolved, con
 /// kCrossValidationRows, one layer) by cross-validation over those rows, so that every row
 /// judges and the verdict does not rest on the few rows of one validation split; otherwise, and
 /// for a run that was stopped or a checkpoint (`quick`), on the validation rows.
-Choice choose(RunState& run, const Problem& p, const Options& o, bool quick) {
+/// `on_info` (if set) hears that a cross-validation starts.
+Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
+              const std::function<void(const std::string&)>& on_info = {}) {
   if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}};
-  const bool small = p.split.train.size() + p.validation.x.size(0) < kCrossValidationRows;
-  if (!quick && small && o.layers == 1 && run.best.net.total_ops() > 0) {
+  const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
+  if (!quick && rows < static_cast<int64_t>(kCrossValidationRows) && o.layers == 1 && run.best.net.total_ops() > 0) {
     const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
-    auto [evolved, linear] = cross_validate(run.best.net, epochs, p, o);
+    if (on_info)
+      on_info(fmt::format("the evolved network ({} ops) against the linear model: {}-fold cross-validation over {} "
+                          "rows ({} epochs a fold)",
+                          run.best.net.total_ops(), kFallbackFolds, rows, epochs));
+    if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
+    auto [evolved, linear] = cross_validate(run.best.net, epochs, run.linear_penalty, p, o);
     const bool keep = beats(evolved, linear, p.task, o);
     const std::string how = fmt::format("{}-fold cross-validation", kFallbackFolds);
     return {keep ? &run.best : &run.linear_best, !keep, true, verdict(!keep, how.c_str(), evolved, linear, p.task)};
@@ -823,7 +832,7 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
     run.net.out_scale = torch::full({1}, p.y_std).to(device);
     run.net.out_shift = torch::full({1}, p.y_mean).to(device);
   }
-  if (o.layers == 1) fit_linear_model(run.net, p);  // evolution starts from the linear model
+  if (o.layers == 1) fit_linear_model(run.net, p, run);  // evolution starts from the linear model
   run.best = {clone(run.net), evaluate(run.net, p.validation, p.task).loss, 0};
   if (o.max_ops > 0) {
     run.has_linear = true;
@@ -1070,7 +1079,8 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
 /// The result of a run: its chosen network, exported, with the summary.
 Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
                   const Callbacks& callbacks, bool stopped) {
-  Choice chosen = choose(run, p, o, /*quick=*/stopped);
+  const bool speaks = callbacks.on_info && (!o.cluster || o.cluster->rank() == 0);
+  Choice chosen = choose(run, p, o, /*quick=*/stopped, speaks ? callbacks.on_info : nullptr);
   BestNetwork island;
   if (o.islands && o.cluster) {
     const int from = best_island(chosen, island, p, o, p.train.x.device());
