@@ -552,45 +552,62 @@ void restart_from_linear(Network& net, const LinearFit& fit) {
   net.step = 0;
 }
 
+/// `p` with `x`, `y` as its training rows.
+Problem with_training_rows(const Problem& p, const torch::Tensor& x, const torch::Tensor& y) {
+  Problem q = p;
+  q.train.x = x;
+  q.train.y = y;
+  q.train.threads = 1;
+  q.train.shards = nullptr;
+  return q;
+}
+
+/// The topology of `evolved` retrained from the linear model `fit` for `epochs` epochs on the
+/// training rows of `p`, as evolution starts from the linear model: alone (no ranks) and to the
+/// end (no stop), in minibatch orders drawn from `random`.
+Network retrain(const Network& evolved, const LinearFit& fit, const Problem& p, int epochs, const Options& o,
+                Random& random) {
+  Options alone = o;
+  alone.cluster = nullptr;
+  alone.stop = nullptr;
+  alone.time_limit = 0;
+  Stopper never(alone, Clock::now());
+  Network net = clone(evolved);
+  restart_from_linear(net, fit);
+  freeze_statistics(net, p);
+  for (int e = 0; e < epochs; ++e) {
+    train_epoch(net, shuffled_rows(p.train.x.size(0), random), p, alone, never, {});
+    freeze_statistics(net, p);
+  }
+  return net;
+}
+
+/// The seed of the fallback's folds and retraining, apart from the run's other streams.
+uint64_t fallback_seed(uint64_t seed) { return seed ^ 0xbb67ae8584caa73bull; }
+
 /// Both models' outputs on every training and validation row, each row predicted by models that
 /// were trained without it: k folds of those rows; in each, the linear model is refitted on the
-/// other folds (with the run's penalty) and the evolved network's topology is
-/// retrained from that fit for as many epochs as the best network had (at least kRefitEpochsMin,
-/// at most kRefitEpochsMax). Returns {evolved, linear} measured on the pooled outputs.
+/// other folds (with the run's penalty) and the evolved network's topology is retrained from that
+/// fit (retrain()). Returns {evolved, linear} measured on the pooled outputs.
 std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epochs, double penalty,
                                                  const Problem& p, const Options& o) {
   const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
   const int64_t n = x.size(0);
-  Random random(o.seed ^ 0xbb67ae8584caa73bull);
+  Random random(fallback_seed(o.seed));
   std::vector<int64_t> order = shuffled_rows(n, random);
   std::vector<int64_t> fold(n);
   for (int64_t i = 0; i < n; ++i) fold[order[i]] = i % kFallbackFolds;
-  Options refit = o;  // retraining alone, to the end: no ranks, no stop
-  refit.cluster = nullptr;
-  refit.stop = nullptr;
-  refit.time_limit = 0;
-  Stopper never(refit, Clock::now());
   torch::Tensor evolved_out, linear_out;
   for (int k = 0; k < kFallbackFolds; ++k) {
     std::vector<int64_t> in, out;
     for (int64_t i = 0; i < n; ++i) (fold[i] == k ? out : in).push_back(i);
     if (in.empty() || out.empty()) continue;
     const torch::Tensor in_index = torch::tensor(in).to(x.device()), out_index = torch::tensor(out).to(x.device());
-    Problem fold_problem = p;
-    fold_problem.train.x = x.index_select(0, in_index);
-    fold_problem.train.y = y.index_select(0, in_index);
-    fold_problem.train.threads = 1;
-    fold_problem.train.shards = nullptr;
+    const Problem fold_problem = with_training_rows(p, x.index_select(0, in_index), y.index_select(0, in_index));
     const torch::Tensor held_x = x.index_select(0, out_index);
     const LinearFit fit = fit_linear(fold_problem.train.x, fold_problem.train.y, p.task, p.outputs, penalty);
     torch::Tensor linear_part = held_x.matmul(fit.weight.to(held_x.dtype()).t()) + fit.bias.to(held_x.dtype());
-    Network net = clone(evolved);
-    restart_from_linear(net, fit);
-    freeze_statistics(net, fold_problem);
-    for (int e = 0; e < epochs; ++e) {
-      train_epoch(net, shuffled_rows(fold_problem.train.x.size(0), random), fold_problem, refit, never, {});
-      freeze_statistics(net, fold_problem);
-    }
+    Network net = retrain(evolved, fit, fold_problem, epochs, o, random);
     torch::Tensor evolved_part = eval_outputs(net, held_x);
     // Scatter each fold's rows back to their places.
     if (!evolved_out.defined()) {
@@ -603,6 +620,21 @@ std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epo
   return {score_outputs(evolved_out, y, p.task), score_outputs(linear_out, y, p.task)};
 }
 
+/// The chosen model refitted on every training and validation row, as cross_validate() measured
+/// it on four fifths of them: the linear model with the run's penalty, or the evolved topology
+/// retrained from it.
+Network refit_on_all_rows(const Network& chosen, bool linear, int epochs, double penalty, const Problem& p,
+                          const Options& o) {
+  const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
+  const Problem all = with_training_rows(p, x, y);
+  const LinearFit fit = fit_linear(x, y, p.task, p.outputs, penalty);
+  Random random(fallback_seed(o.seed) + 1);
+  if (!linear) return retrain(chosen, fit, all, epochs, o, random);
+  Network net = clone(chosen);
+  set_linear_head(net, fit);
+  return net;
+}
+
 /// The network a run outputs: the best evolved network if it beats the linear model of the same
 /// run (or the fallback is off: a negative --fallback-significance), else the linear one.
 struct Choice {
@@ -610,6 +642,7 @@ struct Choice {
   bool linear = false;
   bool cross_validated = false;  ///< decided by cross_validate (else on the validation rows)
   std::string verdict;           ///< Summary::fallback
+  int epochs = 0;                ///< cross_validate's retraining epochs
 };
 
 /// The verdict in words: which model, how it was decided and both metrics.
@@ -626,7 +659,7 @@ std::string verdict(bool linear, const char* how, const Evaluation& evolved, con
 /// `on_info` (if set) hears that a cross-validation starts.
 Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
               const std::function<void(const std::string&)>& on_info = {}) {
-  if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}};
+  if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}, 0};
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
   if (!quick && rows < static_cast<int64_t>(kCrossValidationRows) && o.layers == 1 && run.best.net.total_ops() > 0) {
     const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
@@ -638,12 +671,13 @@ Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
     auto [evolved, linear] = cross_validate(run.best.net, epochs, run.linear_penalty, p, o);
     const bool keep = beats(evolved, linear, p.task, o);
     const std::string how = fmt::format("{}-fold cross-validation", kFallbackFolds);
-    return {keep ? &run.best : &run.linear_best, !keep, true, verdict(!keep, how.c_str(), evolved, linear, p.task)};
+    return {keep ? &run.best : &run.linear_best, !keep, true, verdict(!keep, how.c_str(), evolved, linear, p.task),
+            epochs};
   }
   Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
   Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
   const bool keep = beats(evolved, linear, p.task, o);
-  return {keep ? &run.best : &run.linear_best, !keep, false, verdict(!keep, "validation", evolved, linear, p.task)};
+  return {keep ? &run.best : &run.linear_best, !keep, false, verdict(!keep, "validation", evolved, linear, p.task), 0};
 }
 
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
@@ -1076,6 +1110,26 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
   write_checkpoint(o.checkpoint_dir, c, ir::print_module(best));
 }
 
+/// Small data: the chosen model refitted on every training and validation row (Options::refit),
+/// when cross-validation chose it, or the run is linear only; not for a stopped run, an
+/// ensemble's member (its validation fold stays out) or a run of many ranks. Summaries still
+/// measure the network before the refit on the validation rows.
+std::optional<Network> refit(RunState& run, const Choice& chosen, const Problem& p, const Options& o, bool stopped,
+                             const std::function<void(const std::string&)>& on_info) {
+  const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
+  const bool linear_only = o.max_ops == 0;
+  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || rows >= static_cast<int64_t>(kCrossValidationRows) ||
+      !(chosen.cross_validated || linear_only))
+    return std::nullopt;
+  if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
+  const bool linear = chosen.linear || linear_only;
+  if (on_info)
+    on_info(linear ? fmt::format("refitting the linear model on all {} training and validation rows", rows)
+                   : fmt::format("retraining the evolved network on all {} training and validation rows ({} epochs)",
+                                 rows, chosen.epochs));
+  return refit_on_all_rows(chosen.best->net, linear, chosen.epochs, run.linear_penalty, p, o);
+}
+
 /// The result of a run: its chosen network, exported, with the summary.
 Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
                   const Callbacks& callbacks, bool stopped) {
@@ -1090,11 +1144,13 @@ Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Op
     callbacks.on_info(fmt::format("the best evolved network ({} ops) does not beat the linear model by "
                                   "--fallback-significance {} standard errors; the output is {}",
                                   run.best.net.total_ops(), o.fallback_significance, chosen.verdict));
+  std::optional<Network> refitted = refit(run, chosen, p, o, stopped, speaks ? callbacks.on_info : nullptr);
+  const Network& output = refitted ? *refitted : chosen.best->net;
   Result result;
   result.split = p.split;
-  result.network = trained_network(chosen.best->net);
+  result.network = trained_network(output);
   result.summary = summarize(run, chosen, data, p, *result.network);
-  result.module = export_run(chosen.best->net, data, p, o, result.summary);
+  result.module = export_run(output, data, p, o, result.summary);
   return result;
 }
 
