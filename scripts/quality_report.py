@@ -32,8 +32,9 @@ import time
 import numpy as np
 
 BUILTIN = ['interaction', 'xor']
-MODELS = ['evoc', 'evoc_linear', 'prototype', 'linear', 'mlp', 'hgb']
-HEADERS = {'evoc': 'evoc default', 'evoc_linear': 'evoc linear (`--max-ops 0`)', 'prototype': 'prototype (grow_ref.py)',
+MODELS = ['evoc', 'evoc_grown', 'evoc_linear', 'prototype', 'linear', 'mlp', 'hgb']
+HEADERS = {'evoc': 'evoc default', 'evoc_grown': 'evoc grown (`--fallback-significance -1`)',
+           'evoc_linear': 'evoc linear (`--max-ops 0`)', 'prototype': 'prototype (grow_ref.py)',
            'linear': 'LogisticRegression / Ridge', 'mlp': 'MLP(64)', 'hgb': 'HistGradientBoosting'}
 
 
@@ -147,6 +148,31 @@ def mean_sd(values):
     return m, sd
 
 
+def fallback_decisions(results, sets, seeds):
+    """How the default run's fallback decided, judged on the test rows: the default outputs the
+    linear model (0 ops) or the grown network; the evoc_grown and evoc_linear cells of the same seed
+    say which of the two was better on the test rows."""
+    n = kept_linear_wrongly = kept_grown_wrongly = fell_back = 0
+    for r in results:
+        m = r['models']
+        if r['set'] not in sets or r['seed'] not in seeds or not all(k in m for k in ('evoc', 'evoc_grown', 'evoc_linear')):
+            continue
+        if m['evoc_grown'].get('ops', 0) == 0:
+            continue  # nothing grown: no decision to make
+        n += 1
+        linear = m['evoc'].get('ops', 0) == 0
+        fell_back += linear
+        if linear and m['evoc_grown']['score'] > m['evoc_linear']['score']:
+            kept_linear_wrongly += 1
+        if not linear and m['evoc_grown']['score'] < m['evoc_linear']['score']:
+            kept_grown_wrongly += 1
+    if not n:
+        return ''
+    return ('Fallback decisions (runs that grew ops): %d of %d output the linear model; judged on the test rows, '
+            '%d kept the linear model where the grown network was better and %d kept the grown network where the '
+            'linear model was better.' % (fell_back, n, kept_linear_wrongly, kept_grown_wrongly))
+
+
 def table(results, sets, seeds, models):
     lines = ['| data | metric | rows | ' + ' | '.join(header(m) for m in models) + ' |',
              '| --- | --- | ---: | ' + ' | '.join('---' for _ in models) + ' |']
@@ -184,6 +210,10 @@ def table(results, sets, seeds, models):
     lines.append('evoc default within one sd of (or above) LogisticRegression/Ridge on %d of %d sets, MLP(64) on %d, '
                  'the prototype on %d, of %d (sd: the larger of the two over seeds).'
                  % (summary['linear'], summary['sets'], summary['mlp'], summary['prototype'], summary['sets']))
+    decisions = fallback_decisions(results, sets, seeds)
+    if decisions:
+        lines.append('')
+        lines.append(decisions)
     if ens['sets']:
         lines.append('')
         lines.append('%s at least as good as (mean over seeds) evoc default on %d of %d sets, within one sd of (or above) '
@@ -265,6 +295,10 @@ def main():
                         elif m == ensemble_key(a.ensemble):
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
                                                            a.evoc_flags.split() + ['--ensemble', str(a.ensemble)],
+                                                           a.timeout)
+                        elif m == 'evoc_grown':
+                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
+                                                           a.evoc_flags.split() + ['--fallback-significance', '-1'],
                                                            a.timeout)
                         elif m == 'evoc_linear':
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,

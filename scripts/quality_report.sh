@@ -11,7 +11,7 @@
 #   --sets a,b         a subset of the data sets (file stems, interaction, xor)
 #   --seeds 1,2,3      seeds (default 1,2,3)
 #   --epochs N         epochs of evoc and of the prototype (default 100)
-#   --models LIST      evoc,evoc_linear,prototype,linear,mlp,hgb (default all)
+#   --models LIST      evoc,evoc_grown,evoc_linear,prototype,linear,mlp,hgb (default all)
 #   --evoc-flags "..." extra `evoc train` flags for the evoc default column
 #   --ensemble K       add a column for `evoc train --ensemble K` (with the --evoc-flags)
 #   --timeout S        seconds per training run (default 900)

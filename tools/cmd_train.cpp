@@ -396,8 +396,13 @@ void register_train_command(CLI::App& app) {
                   "and only if the gain exceeds this many standard errors of the per-row gains")
       ->capture_default_str();
   cmd->add_option("--fallback-significance", o.fallback_significance,
-                  "output the run's linear model unless the evolved network beats it on validation by this "
-                  "many standard errors (accuracy or squared error); negative: always the evolved network")
+                  "output the run's linear model unless the evolved network beats it by this many standard "
+                  "errors (accuracy or squared error): under 2,000 rows in 5-fold cross-validation, else on "
+                  "validation; negative: always the evolved network")
+      ->capture_default_str();
+  cmd->add_flag("--refit,!--no-refit", o.refit,
+                "under 2,000 rows, refit the model the fallback chose by cross-validation (or a --max-ops 0 model) "
+                "on every training and validation row (default); --no-refit outputs it as trained")
       ->capture_default_str();
   cmd->add_option("--patience", o.patience,
                   "mutate only after this many epochs without a new best validation loss (0: every epoch)")

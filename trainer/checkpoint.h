@@ -77,6 +77,9 @@ struct RunState {
   bool has_linear = false;
   Network linear;
   BestNetwork linear_best;
+  /// The linear model's L2 penalty, as chosen before the first epoch (negative: not known, as
+  /// after --resume; derived from the data, so not saved: choosing again gives the same).
+  double linear_penalty = -1;
 };
 
 /// What state.json holds: the run, what it must be resumed with, and the output network.

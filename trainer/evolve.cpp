@@ -14,12 +14,14 @@
 // Before the first epoch, the run fits its linear model (one layer): full-batch L-BFGS with an
 // L2 penalty chosen by cross-validation (trainer/linear.h), the model --max-ops 0 outputs; the
 // evolved network starts from it. The run outputs the best evolved network only if it beats
-// the linear one on the validation rows
-// by the task's metric (rows classified correctly, or squared error) by --fallback-significance
-// standard errors; otherwise the linear model. Every accepted mutation is a test passed on the
-// validation rows and the best of many epochs is selected on them too, so a network grown on
-// a small or noisy validation split can look better than it is; the linear model of the same
-// run is the null hypothesis it has to reject.
+// the linear one by the task's metric (rows classified correctly, or squared error) by
+// --fallback-significance standard errors; otherwise the linear model. Every accepted mutation
+// is a test passed on the validation rows and the best of many epochs is selected on them too,
+// so a network grown on a small or noisy validation split can look better than it is; the
+// linear model of the same run is the null hypothesis it has to reject. On small data the
+// comparison is cross-validated over the training and validation rows (see choose()): a
+// validation split of a few dozen rows cannot tell the two apart, and then the fallback kept
+// the linear model where the grown network was better.
 // The whole run state can be checkpointed and resumed bit for bit.
 #include <algorithm>
 #include <chrono>
@@ -332,6 +334,26 @@ torch::Tensor gather_rows(Cluster& cluster, const torch::Tensor& part) {
   return whole.to(part.device());
 }
 
+/// The measure of a network's outputs `out` [rows, outputs] against targets `y`.
+Evaluation score_outputs(const torch::Tensor& out, const torch::Tensor& y, Task task) {
+  Evaluation e;
+  if (task == Task::Classify) {
+    e.row_losses = torch::nn::functional::cross_entropy(
+        out, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    e.correct = out.argmax(1).eq(y);
+    e.metric = e.correct.to(torch::kDouble).mean().item<double>();
+  } else {
+    torch::Tensor yd = y.to(torch::kDouble), pred = out.squeeze(1).to(torch::kDouble);
+    e.row_losses = (out.squeeze(1) - y).square();
+    double sst = (yd - yd.mean()).square().sum().item<double>();
+    e.metric = sst > 0 ? 1.0 - (pred - yd).square().sum().item<double>() / sst : 0.0;
+  }
+  e.row_losses = e.row_losses.to(torch::kDouble);
+  e.loss = e.row_losses.mean().item<double>();
+  if (!std::isfinite(e.loss)) e.loss = std::numeric_limits<double>::max();
+  return e;
+}
+
 Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   torch::NoGradGuard no_grad;
   ThreadScope threads(split.threads);
@@ -342,22 +364,7 @@ Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   } else {
     out = forward(net, split.x, Mode::Eval).output;
   }
-  Evaluation e;
-  if (task == Task::Classify) {
-    e.row_losses = torch::nn::functional::cross_entropy(
-        out, split.y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
-    e.correct = out.argmax(1).eq(split.y);
-    e.metric = e.correct.to(torch::kDouble).mean().item<double>();
-  } else {
-    torch::Tensor y = split.y.to(torch::kDouble), pred = out.squeeze(1).to(torch::kDouble);
-    e.row_losses = (out.squeeze(1) - split.y).square();
-    double sst = (y - y.mean()).square().sum().item<double>();
-    e.metric = sst > 0 ? 1.0 - (pred - y).square().sum().item<double>() / sst : 0.0;
-  }
-  e.row_losses = e.row_losses.to(torch::kDouble);
-  e.loss = e.row_losses.mean().item<double>();
-  if (!std::isfinite(e.loss)) e.loss = std::numeric_limits<double>::max();
-  return e;
+  return score_outputs(out, split.y, task);
 }
 
 /// The verdict on a mutation: its validation loss must be lower than its parent's by the
@@ -386,23 +393,6 @@ bool beats(const Evaluation& evolved, const Evaluation& linear, Task task, const
   return margin > 0 && margin * margin > z * z * (wins + losses);
 }
 
-/// The network a run outputs: the best evolved network if it beats the best linear network of
-/// the same run on validation (or the fallback is off: a negative --fallback-significance),
-/// else the linear one.
-struct Choice {
-  BestNetwork* best = nullptr;
-  bool linear = false;
-};
-
-Choice choose(RunState& run, const Problem& p, const Options& o) {
-  if (run.has_linear && o.fallback_significance >= 0) {
-    Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
-    Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
-    if (!beats(evolved, linear, p.task, o)) return {&run.linear_best, true};
-  }
-  return {&run.best, false};
-}
-
 /// Runs the enclosing scope on one intra-op thread: minibatch steps and candidate scoring work
 /// on tensors too small to pay for more (--threads applies to whole-split evaluations).
 class OneThread {
@@ -426,14 +416,18 @@ void freeze_statistics(Network& net, const Problem& p) {
   recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
 }
 
-/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
-/// training rows with the L2 penalty cross-validated over training and validation rows (small
-/// data) or chosen on the validation rows.
-void fit_linear_model(Network& net, const Problem& p) {
+/// The L2 penalty of the run's linear model: cross-validated over training and validation rows
+/// (small data) or chosen on the validation rows.
+double linear_penalty(const Problem& p) {
   const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
-  double penalty = choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
-                                  small ? 5 : 1);
-  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, penalty));
+  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs, small ? 5 : 1);
+}
+
+/// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
+/// training rows with the penalty of linear_penalty(), which `run` keeps.
+void fit_linear_model(Network& net, const Problem& p, RunState& run) {
+  run.linear_penalty = linear_penalty(p);
+  set_linear_head(net, fit_linear(p.train.x, p.train.y, p.task, p.outputs, run.linear_penalty));
 }
 
 /// A fresh random order of the training rows.
@@ -545,6 +539,163 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     seen = static_cast<int64_t>(sums[1]);
   }
   return seen ? total / static_cast<double>(seen) : 0.0;
+}
+
+// ---- the fallback ----------------------------------------------------------------------------
+
+/// Rows below which the fallback is decided by cross-validation (as the linear penalty is).
+constexpr int kFallbackFolds = 5;
+constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
+
+/// The outputs of `net` on `x` in evaluation mode.
+torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  return forward(net, x, Mode::Eval).output;
+}
+
+/// Writes `fit` into the head of `net` (one layer): its input columns take the fit, its op
+/// columns start at zero, and every Adam moment is cleared, as a network grown from the linear
+/// model starts.
+void restart_from_linear(Network& net, const LinearFit& fit) {
+  torch::NoGradGuard no_grad;
+  Layer& layer = net.layers[0];
+  layer.weight.value.zero_();
+  layer.weight.value.narrow(1, 0, layer.n_in).copy_(fit.weight.to(layer.weight.value.options()));
+  layer.bias.value.copy_(fit.bias.to(layer.bias.value.options()));
+  for (Param* param : {&layer.weight, &layer.bias, &layer.scalars}) {
+    if (!param->value.defined()) continue;
+    param->m.zero_();
+    param->v.zero_();
+  }
+  net.step = 0;
+}
+
+/// `p` with `x`, `y` as its training rows.
+Problem with_training_rows(const Problem& p, const torch::Tensor& x, const torch::Tensor& y) {
+  Problem q = p;
+  q.train.x = x;
+  q.train.y = y;
+  q.train.threads = 1;
+  q.train.shards = nullptr;
+  return q;
+}
+
+/// The topology of `evolved` retrained from the linear model `fit` for `epochs` epochs on the
+/// training rows of `p`, as evolution starts from the linear model: alone (no ranks) and to the
+/// end (no stop), in minibatch orders drawn from `random`.
+Network retrain(const Network& evolved, const LinearFit& fit, const Problem& p, int epochs, const Options& o,
+                Random& random) {
+  Options alone = o;
+  alone.cluster = nullptr;
+  alone.stop = nullptr;
+  alone.time_limit = 0;
+  Stopper never(alone, Clock::now());
+  Network net = clone(evolved);
+  restart_from_linear(net, fit);
+  freeze_statistics(net, p);
+  for (int e = 0; e < epochs; ++e) {
+    train_epoch(net, shuffled_rows(p.train.x.size(0), random), p, alone, never, {});
+    freeze_statistics(net, p);
+  }
+  return net;
+}
+
+/// The seed of the fallback's folds and retraining, apart from the run's other streams.
+uint64_t fallback_seed(uint64_t seed) { return seed ^ 0xbb67ae8584caa73bull; }
+
+/// Both models' outputs on every training and validation row, each row predicted by models that
+/// were trained without it: k folds of those rows; in each, the linear model is refitted on the
+/// other folds (with the run's penalty) and the evolved network's topology is retrained from that
+/// fit (retrain()). Returns {evolved, linear} measured on the pooled outputs.
+std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epochs, double penalty,
+                                                 const Problem& p, const Options& o) {
+  const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
+  const int64_t n = x.size(0);
+  Random random(fallback_seed(o.seed));
+  std::vector<int64_t> order = shuffled_rows(n, random);
+  std::vector<int64_t> fold(n);
+  for (int64_t i = 0; i < n; ++i) fold[order[i]] = i % kFallbackFolds;
+  torch::Tensor evolved_out, linear_out;
+  for (int k = 0; k < kFallbackFolds; ++k) {
+    std::vector<int64_t> in, out;
+    for (int64_t i = 0; i < n; ++i) (fold[i] == k ? out : in).push_back(i);
+    if (in.empty() || out.empty()) continue;
+    const torch::Tensor in_index = torch::tensor(in).to(x.device()), out_index = torch::tensor(out).to(x.device());
+    const Problem fold_problem = with_training_rows(p, x.index_select(0, in_index), y.index_select(0, in_index));
+    const torch::Tensor held_x = x.index_select(0, out_index);
+    const LinearFit fit = fit_linear(fold_problem.train.x, fold_problem.train.y, p.task, p.outputs, penalty);
+    torch::Tensor linear_part = held_x.matmul(fit.weight.to(held_x.dtype()).t()) + fit.bias.to(held_x.dtype());
+    Network net = retrain(evolved, fit, fold_problem, epochs, o, random);
+    torch::Tensor evolved_part = eval_outputs(net, held_x);
+    // Scatter each fold's rows back to their places.
+    if (!evolved_out.defined()) {
+      evolved_out = torch::zeros({n, evolved_part.size(1)}, evolved_part.options());
+      linear_out = torch::zeros({n, linear_part.size(1)}, linear_part.options());
+    }
+    evolved_out.index_copy_(0, out_index, evolved_part);
+    linear_out.index_copy_(0, out_index, linear_part);
+  }
+  return {score_outputs(evolved_out, y, p.task), score_outputs(linear_out, y, p.task)};
+}
+
+/// The chosen model refitted on every training and validation row, as cross_validate() measured
+/// it on four fifths of them: the linear model with the run's penalty, or the evolved topology
+/// retrained from it.
+Network refit_on_all_rows(const Network& chosen, bool linear, int epochs, double penalty, const Problem& p,
+                          const Options& o) {
+  const torch::Tensor x = torch::cat({p.train.x, p.validation.x}), y = torch::cat({p.train.y, p.validation.y});
+  const Problem all = with_training_rows(p, x, y);
+  const LinearFit fit = fit_linear(x, y, p.task, p.outputs, penalty);
+  Random random(fallback_seed(o.seed) + 1);
+  if (!linear) return retrain(chosen, fit, all, epochs, o, random);
+  Network net = clone(chosen);
+  set_linear_head(net, fit);
+  return net;
+}
+
+/// The network a run outputs: the best evolved network if it beats the linear model of the same
+/// run (or the fallback is off: a negative --fallback-significance), else the linear one.
+struct Choice {
+  BestNetwork* best = nullptr;
+  bool linear = false;
+  bool cross_validated = false;  ///< decided by cross_validate (else on the validation rows)
+  std::string verdict;           ///< Summary::fallback
+  int epochs = 0;                ///< cross_validate's retraining epochs
+};
+
+/// The verdict in words: which model, how it was decided and both metrics.
+std::string verdict(bool linear, const char* how, const Evaluation& evolved, const Evaluation& lin, Task task) {
+  const char* metric = task == Task::Classify ? "accuracy" : "R^2";
+  return fmt::format("{} ({}: evolved {} {:.4f}, linear {:.4f})", linear ? "the linear model" : "the evolved network",
+                     how, metric, evolved.metric, lin.metric);
+}
+
+/// How the fallback decides: on small data (fewer training and validation rows than
+/// kCrossValidationRows, one layer) by cross-validation over those rows, so that every row
+/// judges and the verdict does not rest on the few rows of one validation split; otherwise, and
+/// for a run that was stopped or a checkpoint (`quick`), on the validation rows.
+/// `on_info` (if set) hears that a cross-validation starts.
+Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
+              const std::function<void(const std::string&)>& on_info = {}) {
+  if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}, 0};
+  const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
+  if (!quick && rows < static_cast<int64_t>(kCrossValidationRows) && o.layers == 1 && run.best.net.total_ops() > 0) {
+    const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
+    if (on_info)
+      on_info(fmt::format("the evolved network ({} ops) against the linear model: {}-fold cross-validation over {} "
+                          "rows ({} epochs a fold)",
+                          run.best.net.total_ops(), kFallbackFolds, rows, epochs));
+    if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
+    auto [evolved, linear] = cross_validate(run.best.net, epochs, run.linear_penalty, p, o);
+    const bool keep = beats(evolved, linear, p.task, o);
+    const std::string how = fmt::format("{}-fold cross-validation", kFallbackFolds);
+    return {keep ? &run.best : &run.linear_best, !keep, true, verdict(!keep, how.c_str(), evolved, linear, p.task),
+            epochs};
+  }
+  Evaluation evolved = evaluate(run.best.net, p.validation, p.task);
+  Evaluation linear = evaluate(run.linear_best.net, p.validation, p.task);
+  const bool keep = beats(evolved, linear, p.task, o);
+  return {keep ? &run.best : &run.linear_best, !keep, false, verdict(!keep, "validation", evolved, linear, p.task), 0};
 }
 
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
@@ -737,6 +888,7 @@ ir::Module export_run(const Network& net, const Dataset& data, const Problem& p,
   m.set_meta(fmt::format("trainer.val_{}", summary.metric), fmt::format("{:.6g}", summary.val_metric));
   if (summary.test_rows > 0)
     m.set_meta(fmt::format("trainer.test_{}", summary.metric), fmt::format("{:.6g}", summary.test_metric));
+  if (!summary.fallback.empty()) m.set_meta("trainer.fallback", summary.fallback);
   return m;
 }
 
@@ -758,7 +910,7 @@ RunState start_run(const Dataset& data, const Problem& p, const Options& o, torc
     run.net.out_scale = torch::full({1}, p.y_std).to(device);
     run.net.out_shift = torch::full({1}, p.y_mean).to(device);
   }
-  if (o.layers == 1) fit_linear_model(run.net, p);  // evolution starts from the linear model
+  if (o.layers == 1) fit_linear_model(run.net, p, run);  // evolution starts from the linear model
   run.best = {clone(run.net), evaluate(run.net, p.validation, p.task).loss, 0};
   if (o.max_ops > 0) {
     run.has_linear = true;
@@ -896,7 +1048,8 @@ void migrate(RunState& run, const Options& o, int epoch, const Callbacks& callba
 int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Options& o, torch::Device device) {
   Cluster& cluster = *o.cluster;
   nlohmann::json mine = {{"val", evaluate(chosen.best->net, p.validation, p.task).loss}, {"epoch", chosen.best->epoch},
-                         {"linear", chosen.linear}, {"net", network_to_json(chosen.best->net)}};
+                         {"linear", chosen.linear}, {"verdict", chosen.verdict},
+                         {"net", network_to_json(chosen.best->net)}};
   std::vector<nlohmann::json> offers;
   for (const std::string& text : cluster.all_gather(mine.dump())) offers.push_back(nlohmann::json::parse(text));
   int best = 0;
@@ -904,7 +1057,7 @@ int best_island(Choice& chosen, BestNetwork& holder, const Problem& p, const Opt
     if (offers[r].at("val").get<double>() < offers[best].at("val").get<double>()) best = r;
   holder = {network_from_json(offers[best].at("net"), device), offers[best].at("val").get<double>(),
             offers[best].at("epoch").get<int>()};
-  chosen = {&holder, offers[best].at("linear").get<bool>()};
+  chosen = {&holder, offers[best].at("linear").get<bool>(), false, offers[best].at("verdict").get<std::string>()};
   return best;
 }
 
@@ -976,6 +1129,7 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
   s.epochs = run.epoch;
   s.accepted = run.accepted;
   s.reverted = run.reverted;
+  s.fallback = chosen.verdict;
   return s;
 }
 
@@ -983,7 +1137,7 @@ Summary summarize(RunState& run, const Choice& chosen, const Dataset& data, cons
 /// of a run takes part (data-parallel ranks evaluate together; islands gather their states, and
 /// the output is the best island's), and rank 0 writes.
 void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const Options& o, uint64_t hash) {
-  Choice chosen = choose(run, p, o);  // data-parallel ranks evaluate together: every rank is here
+  Choice chosen = choose(run, p, o, /*quick=*/true);  // data-parallel ranks evaluate together: every rank is here
   Checkpoint c{fingerprint(o), hash, run, chosen.best->net, {}};
   BestNetwork island;
   if (o.islands && o.cluster) {
@@ -1000,24 +1154,47 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
   write_checkpoint(o.checkpoint_dir, c, ir::print_module(best));
 }
 
+/// Small data: the chosen model refitted on every training and validation row (Options::refit),
+/// when cross-validation chose it, or the run is linear only; not for a stopped run, an
+/// ensemble's member (its validation fold stays out) or a run of many ranks. Summaries still
+/// measure the network before the refit on the validation rows.
+std::optional<Network> refit(RunState& run, const Choice& chosen, const Problem& p, const Options& o, bool stopped,
+                             const std::function<void(const std::string&)>& on_info) {
+  const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
+  const bool linear_only = o.max_ops == 0;
+  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || rows >= static_cast<int64_t>(kCrossValidationRows) ||
+      !(chosen.cross_validated || linear_only))
+    return std::nullopt;
+  if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
+  const bool linear = chosen.linear || linear_only;
+  if (on_info)
+    on_info(linear ? fmt::format("refitting the linear model on all {} training and validation rows", rows)
+                   : fmt::format("retraining the evolved network on all {} training and validation rows ({} epochs)",
+                                 rows, chosen.epochs));
+  return refit_on_all_rows(chosen.best->net, linear, chosen.epochs, run.linear_penalty, p, o);
+}
+
 /// The result of a run: its chosen network, exported, with the summary.
 Result finish_run(RunState& run, const Dataset& data, const Problem& p, const Options& o,
-                  const Callbacks& callbacks) {
-  Choice chosen = choose(run, p, o);
+                  const Callbacks& callbacks, bool stopped) {
+  const bool speaks = callbacks.on_info && (!o.cluster || o.cluster->rank() == 0);
+  Choice chosen = choose(run, p, o, /*quick=*/stopped, speaks ? callbacks.on_info : nullptr);
   BestNetwork island;
   if (o.islands && o.cluster) {
     const int from = best_island(chosen, island, p, o, p.train.x.device());
     if (callbacks.on_info && o.cluster->rank() == 0)
       callbacks.on_info(fmt::format("the output is island {}'s network", from));
   } else if (chosen.linear && callbacks.on_info && run.best.net.total_ops() > 0)
-    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not improve on the linear model "
-                                  "on validation; keeping the linear model",
-                                  run.best.net.total_ops()));
+    callbacks.on_info(fmt::format("the best evolved network ({} ops) does not beat the linear model by "
+                                  "--fallback-significance {} standard errors; the output is {}",
+                                  run.best.net.total_ops(), o.fallback_significance, chosen.verdict));
+  std::optional<Network> refitted = refit(run, chosen, p, o, stopped, speaks ? callbacks.on_info : nullptr);
+  const Network& output = refitted ? *refitted : chosen.best->net;
   Result result;
   result.split = p.split;
-  result.network = trained_network(chosen.best->net);
+  result.network = trained_network(output);
   result.summary = summarize(run, chosen, data, p, *result.network);
-  result.module = export_run(chosen.best->net, data, p, o, result.summary);
+  result.module = export_run(output, data, p, o, result.summary);
   return result;
 }
 
@@ -1114,7 +1291,7 @@ Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) 
       }
     }
   }
-  Result result = finish_run(run, data, p, o, callbacks);
+  Result result = finish_run(run, data, p, o, callbacks, !stopped.empty() && stopped != "early stop");
   result.summary.stopped = stopped;
   result.summary.seconds = seconds_since(start);
   return result;

@@ -37,10 +37,10 @@ LinearFit fit_linear(const torch::Tensor& x_in, const torch::Tensor& y_in, Task 
   w.requires_grad_(true);
   b.requires_grad_(true);
   torch::optim::LBFGS opt({w, b}, torch::optim::LBFGSOptions(1)
-                                      .max_iter(500)
+                                      .max_iter(200)
                                       .max_eval(1000)
                                       .history_size(20)
-                                      .tolerance_grad(1e-8)
+                                      .tolerance_grad(1e-7)
                                       .tolerance_change(1e-12)
                                       .line_search_fn("strong_wolfe"));
   auto closure = [&] {

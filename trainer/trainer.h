@@ -136,6 +136,9 @@ struct Options {
   /// The run outputs its linear model unless the evolved network beats it on validation by the
   /// task's metric by this many standard errors (see `train`); negative: always the evolved one.
   float fallback_significance = 2.0f;
+  /// Small data (see `train`): the output is refitted on every training and validation row once
+  /// the fallback has chosen it by cross-validation (and a linear-only run's model likewise).
+  bool refit = true;
   int patience = 0;            ///< mutate only after this many epochs without a new best validation loss
   int layers = 1;
   int width = 8;               ///< outputs of each hidden layer (layers > 1)
@@ -228,6 +231,9 @@ struct Summary {
   /// Why the run ended before its last epoch: "" (it did not), "time limit", "early stop" or
   /// "stop requested" (Options::stop). A stop within an epoch drops that epoch's training.
   std::string stopped;
+  /// How the fallback decided between the evolved network and the linear model, in words (""
+  /// when there was nothing to decide: the fallback is off, or no op may grow).
+  std::string fallback;
 };
 
 /// A trained network on the LibTorch side: its eval-mode forward pass on raw feature rows
@@ -272,8 +278,11 @@ struct Result {
 };
 
 /// Trains on `data` and exports the best evolved network by validation loss if it beats the
-/// best linear network of the same run (what max_ops = 0 trains) on validation by the task's
-/// metric by `fallback_significance` standard errors, else the linear one. Throws evoc::Error on bad
+/// best linear network of the same run (what max_ops = 0 trains) by the task's metric by
+/// `fallback_significance` standard errors, else the linear one: on small data (under 2,000
+/// training and validation rows, one layer) in 5-fold cross-validation over those rows, the
+/// evolved topology retrained from the fold's linear model; otherwise on the validation rows.
+/// A model chosen by cross-validation is then refitted on all those rows (Options::refit). Throws evoc::Error on bad
 /// options or data, on a checkpoint directory that cannot be written or is in use by another
 /// run, and when training diverges (a non-finite training loss; the error names the epoch, and
 /// the last checkpoint, written before it, stays as it was).

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <random>
 
 #include <doctest/doctest.h>
 #include <fmt/core.h>
@@ -158,6 +159,45 @@ TEST_CASE("the output is the run's own linear model unless the evolved network b
   o = quick_options();
   o.fallback_significance = Options{}.fallback_significance;
   CHECK(train(data, o).summary.ops > 0);
+}
+
+TEST_CASE("on small data the fallback is cross-validated over every training and validation row") {
+  // Grown freely (every mutation accepted), so that there is always a grown network to judge.
+  Options o = quick_options();
+  o.fallback_significance = Options{}.fallback_significance;
+  o.min_gain = 0;
+  o.significance = 0;
+  Dataset interaction = make_synthetic("interaction", 400);
+  Result kept = train(interaction, o);
+  MESSAGE(kept.summary.fallback);
+  CHECK(kept.summary.ops > 0);
+  CHECK(kept.summary.fallback.starts_with("the evolved network (5-fold cross-validation: evolved R^2 "));
+  CHECK(kept.module.meta("trainer.fallback") == kept.summary.fallback);
+
+  // A linear target plus noise: the output is the linear model.
+  Dataset linear = interaction;
+  std::mt19937 noise(7);
+  std::normal_distribution<float> normal;
+  for (std::size_t r = 0; r < linear.rows(); ++r)
+    linear.target[r] = linear.features[r * 5] - 0.5f * linear.features[r * 5 + 3] + normal(noise);
+  Result rejected = train(linear, o);
+  MESSAGE(rejected.summary.fallback);
+  CHECK(rejected.summary.ops == 0);
+  CHECK(rejected.summary.fallback.starts_with("the linear model ("));
+  // A bar no network can pass: the cross-validated verdict outputs the linear model.
+  o.fallback_significance = 1e9f;
+  Result barred = train(interaction, o);
+  CHECK(barred.summary.ops == 0);
+  CHECK(barred.summary.fallback.starts_with("the linear model (5-fold cross-validation: evolved R^2 0.99"));
+  o.fallback_significance = Options{}.fallback_significance;
+
+  // From kCrossValidationRows rows on, the validation rows decide.
+  Dataset big = make_synthetic("interaction", 2600);
+  o.epochs = 4;
+  CHECK(train(big, o).summary.fallback.find("(validation: ") != std::string::npos);
+  // The fallback off: nothing to decide, nothing said.
+  o.fallback_significance = -1;
+  CHECK(train(interaction, o).summary.fallback.empty());
 }
 
 TEST_CASE("a resumed run continues exactly") {
