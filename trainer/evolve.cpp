@@ -496,11 +496,15 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   const int64_t ranks = cluster ? cluster->size() : 1;
   // The common network (one layer, on the CPU, this process alone) steps in plain loops
   // (trainer/fused_step.h); any other through LibTorch.
-  const bool fused = !cluster && fused_step_covers(net);
+  const torch::Tensor train_x = p.train.x.contiguous(), train_y = p.train.y.contiguous();
+  const bool fused = !cluster && fused_step_covers(net) && train_x.device().is_cpu() &&
+                     train_x.scalar_type() == torch::kFloat &&
+                     train_y.scalar_type() == (p.task == Task::Classify ? torch::kLong : torch::kFloat);
   FusedGradients gradients;
   FusedWorkspace workspace;
-  const StepTargets targets{p.task == Task::Regress ? p.train.y.data_ptr<float>() : nullptr,
-                            p.task == Task::Classify ? p.train.y.data_ptr<int64_t>() : nullptr};
+  StepTargets targets;
+  if (fused && p.task == Task::Classify) targets.labels = train_y.data_ptr<int64_t>();
+  else if (fused) targets.values = train_y.data_ptr<float>();
   for (int64_t b = 0; b < batches; ++b) {
     int64_t start = b * o.batch, size = std::min<int64_t>(o.batch, n - start);
     if (size / ranks < 2) continue;  // batch statistics need two rows (on every rank)
@@ -508,7 +512,7 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
     else if (!o.cluster) stopper.check();  // (islands decide at the end of the epoch)
     if (fused) {
-      const double loss = fused_gradients(net, p.train.x.data_ptr<float>(), order.data() + start, size, p.task,
+      const double loss = fused_gradients(net, train_x.data_ptr<float>(), order.data() + start, size, p.task,
                                           targets, gradients, workspace);
       fused_optimizer_step(net, gradients, o.optimizer, o.lr, o.weight_decay);
       total += loss * static_cast<double>(size);
