@@ -161,6 +161,11 @@ report() {
     echo
     sed -e '1{/^# /d}' "$work/$name.md"
   done
+  # The trainer's epoch time (bench/trainer_epoch.sh --write), kept from the file being replaced.
+  if [ "$out" != "-" ] && [ -f "$out" ] && grep -q '^## Trainer epoch time' "$out"; then
+    echo
+    sed -n '/^## Trainer epoch time/,$p' "$out"
+  fi
 }
 
 if [ "$out" = "-" ]; then
