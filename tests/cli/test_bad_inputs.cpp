@@ -544,7 +544,7 @@ const std::vector<Case> kTrainCases = {
     {"train-prune-below-nan", "train -q --synthetic xor --prune-below nan -o $D/out.evir", 1,
      "--prune-below must be a finite number, not nan"},
     {"train-diverges", "train -q --synthetic interaction --epochs 3 --lr 1e30 -o $D/out.evir", 1,
-     "training diverged in epoch 1: the training loss is nan (try a smaller --lr)"},
+     "training diverged in epoch 1: the training loss is inf (try a smaller --lr)"},
     {"train-threads-beyond-cores", "train -q --synthetic xor --epochs 1 --threads 1000 -o $D/out.evir", 0, ""},
     {"train-time-limit-not-duration", "train -q --synthetic xor --time-limit soon -o $D/out.evir", 1,
      "--time-limit: 'soon' is not a duration (a positive number with s, m or h: 30s, 5m, 2h)"},
