@@ -51,7 +51,7 @@ namespace {
 constexpr int64_t kScoringRows = 256;  // rows of the batch that scores candidates and ops
 constexpr double kNormEps = 1e-5;
 constexpr int64_t kStatisticsRows = 16384;  // training rows the frozen statistics are computed on
-constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear penalty is cross-validated
+constexpr std::size_t kCrossValidationRows = 2000;  // below this, small_data()
 
 /// One split on the device: standardised features and targets (labels or standardised values).
 struct SplitTensors {
@@ -414,11 +414,18 @@ void freeze_statistics(Network& net, const Problem& p) {
   recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
 }
 
+/// Small data: fewer training and validation rows than kCrossValidationRows. Its decisions are
+/// cross-validated over all of those rows (the linear penalty, the fallback), and its output is
+/// refitted on them.
+bool small_data(const Problem& p) {
+  return p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
+}
+
 /// The L2 penalty of the run's linear model: cross-validated over training and validation rows
 /// (small data) or chosen on the validation rows.
 double linear_penalty(const Problem& p) {
-  const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
-  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs, small ? 5 : 1);
+  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
+                        small_data(p) ? 5 : 1);
 }
 
 /// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
@@ -525,7 +532,8 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
 
 // ---- the fallback ----------------------------------------------------------------------------
 
-/// Rows below which the fallback is decided by cross-validation (as the linear penalty is).
+/// Folds of the fallback's cross-validation; its retraining takes the best network's epochs,
+/// clamped to these.
 constexpr int kFallbackFolds = 5;
 constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
 
@@ -533,23 +541,6 @@ constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
 torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   return forward(net, x, Mode::Eval).output;
-}
-
-/// Writes `fit` into the head of `net` (one layer): its input columns take the fit, its op
-/// columns start at zero, and every Adam moment is cleared, as a network grown from the linear
-/// model starts.
-void restart_from_linear(Network& net, const LinearFit& fit) {
-  torch::NoGradGuard no_grad;
-  Layer& layer = net.layers[0];
-  layer.weight.value.zero_();
-  layer.weight.value.narrow(1, 0, layer.n_in).copy_(fit.weight.to(layer.weight.value.options()));
-  layer.bias.value.copy_(fit.bias.to(layer.bias.value.options()));
-  for (Param* param : {&layer.weight, &layer.bias, &layer.scalars}) {
-    if (!param->value.defined()) continue;
-    param->m.zero_();
-    param->v.zero_();
-  }
-  net.step = 0;
 }
 
 /// `p` with `x`, `y` as its training rows.
@@ -573,7 +564,7 @@ Network retrain(const Network& evolved, const LinearFit& fit, const Problem& p, 
   alone.time_limit = 0;
   Stopper never(alone, Clock::now());
   Network net = clone(evolved);
-  restart_from_linear(net, fit);
+  set_linear_head(net, fit);
   freeze_statistics(net, p);
   for (int e = 0; e < epochs; ++e) {
     train_epoch(net, shuffled_rows(p.train.x.size(0), random), p, alone, never, {});
@@ -606,7 +597,7 @@ std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epo
     const Problem fold_problem = with_training_rows(p, x.index_select(0, in_index), y.index_select(0, in_index));
     const torch::Tensor held_x = x.index_select(0, out_index);
     const LinearFit fit = fit_linear(fold_problem.train.x, fold_problem.train.y, p.task, p.outputs, penalty);
-    torch::Tensor linear_part = held_x.matmul(fit.weight.to(held_x.dtype()).t()) + fit.bias.to(held_x.dtype());
+    torch::Tensor linear_part = linear_outputs(fit, held_x);
     Network net = retrain(evolved, fit, fold_problem, epochs, o, random);
     torch::Tensor evolved_part = eval_outputs(net, held_x);
     // Scatter each fold's rows back to their places.
@@ -661,7 +652,7 @@ Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
               const std::function<void(const std::string&)>& on_info = {}) {
   if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}, 0};
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
-  if (!quick && rows < static_cast<int64_t>(kCrossValidationRows) && o.layers == 1 && run.best.net.total_ops() > 0) {
+  if (!quick && small_data(p) && o.layers == 1 && run.best.net.total_ops() > 0) {
     const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
     if (on_info)
       on_info(fmt::format("the evolved network ({} ops) against the linear model: {}-fold cross-validation over {} "
@@ -1118,7 +1109,7 @@ std::optional<Network> refit(RunState& run, const Choice& chosen, const Problem&
                              const std::function<void(const std::string&)>& on_info) {
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
   const bool linear_only = o.max_ops == 0;
-  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || rows >= static_cast<int64_t>(kCrossValidationRows) ||
+  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || !small_data(p) ||
       !(chosen.cross_validated || linear_only))
     return std::nullopt;
   if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
