@@ -117,7 +117,6 @@ void check_options(const Options& o) {
   require(o.patience >= 0, "--patience must be at least 0");
   require(o.layers >= 1, "--layers must be at least 1");
   require(o.width >= 1, "--width must be at least 1");
-  require(!o.ops.empty(), "--ops must name at least one op kind");
   require(o.threads >= 1, "--threads must be at least 1");
   require(o.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
   require(o.migrate_every >= 1, "--migrate-every must be at least 1");
@@ -1175,15 +1174,18 @@ std::string run_fingerprint(const Dataset& data, const Options& o) {
                      o.epochs, o.threads, o.islands, o.migrate_every, !o.resume_dir.empty(), data_hash(data));
 }
 
-Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) {
-  check_options(o);
-  torch::Device device = resolve_device(o.device);
+Result train(const Dataset& data, const Options& options, const Callbacks& callbacks) {
+  check_options(options);
+  torch::Device device = resolve_device(options.device);
   const auto start = Clock::now();
   std::optional<CheckpointLock> lock;
   // Only the rank that writes checkpoints holds the directory (rank 0; the process alone).
-  if (!o.checkpoint_dir.empty() && (!o.cluster || o.cluster->rank() == 0)) lock.emplace(o.checkpoint_dir);
+  if (!options.checkpoint_dir.empty() && (!options.cluster || options.cluster->rank() == 0))
+    lock.emplace(options.checkpoint_dir);
   torch::set_num_threads(1);  // minibatches never pay for more; evaluations of big splits may
-  const Problem p = make_problem(data, o, usable_threads(o, callbacks), device, callbacks);
+  const Problem p = make_problem(data, options, usable_threads(options, callbacks), device, callbacks);
+  Options o = options;
+  if (o.ops.empty()) o.ops = default_op_kinds(p.task);
   const uint64_t hash = o.validation_data ? data_hash(*o.validation_data, data_hash(data)) : data_hash(data);
   RunState run = o.resume_dir.empty() ? start_run(data, p, o, device)
                                       : resume_run(data, p, o, hash, device, callbacks);
