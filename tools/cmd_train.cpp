@@ -44,7 +44,7 @@ struct TrainArgs {
   std::string data, synthetic, output, target, history, test_csv, validation_csv, time_limit;
   std::vector<std::string> drop, categorical, numeric;  ///< column overrides of the table reader
   int max_levels = 64, one_hot_levels = 10;
-  std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "add,mul";
+  std::string task = "auto", norm = "batch", activation = "tanh", optimizer = "adam", ops = "auto";
   bool quiet = false;
   trainer::Options options;
   // Many processes (trainer/distributed.h).
@@ -412,7 +412,10 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--activation", args->activation, "between layers: none | relu | tanh | sigmoid")
       ->capture_default_str();
   cmd->add_option("--norm", args->norm, "op output normalisation: batch | l2batch | none")->capture_default_str();
-  cmd->add_option("--ops", args->ops, "op kinds growth may use (unary or binary IR kinds)")->capture_default_str();
+  cmd->add_option("--ops", args->ops,
+                  "op kinds growth may use (unary or binary IR kinds); auto: add,mul to classify, "
+                  "add,mul,tanh,relu,square,abs to regress")
+      ->capture_default_str();
   cmd->add_option("--seed", o.seed, "seed of the split, the initialisation and the evolution")->capture_default_str();
   cmd->add_option("--device", o.device, "cpu | cuda")->capture_default_str();
   cmd->add_option("--threads", o.threads,

@@ -180,7 +180,13 @@ std::string task_name(Task task) { return choice_name(task, kTasks); }
 std::string norm_name(Norm norm) { return choice_name(norm, kNorms); }
 std::string activation_name(Activation activation) { return choice_name(activation, kActivations); }
 
+std::vector<ir::Op> default_op_kinds(Task task) {
+  if (task == Task::Regress) return {ir::Op::Add, ir::Op::Mul, ir::Op::Tanh, ir::Op::Relu, ir::Op::Square, ir::Op::Abs};
+  return {ir::Op::Add, ir::Op::Mul};
+}
+
 std::vector<ir::Op> parse_op_kinds(const std::string& list) {
+  if (list == "auto") return {};
   std::vector<ir::Op> ops;
   std::size_t start = 0;
   while (start <= list.size()) {

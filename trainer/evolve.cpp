@@ -53,7 +53,7 @@ namespace {
 constexpr int64_t kScoringRows = 256;  // rows of the batch that scores candidates and ops
 constexpr double kNormEps = 1e-5;
 constexpr int64_t kStatisticsRows = 16384;  // training rows the frozen statistics are computed on
-constexpr std::size_t kCrossValidationRows = 2000;  // below this, the linear penalty is cross-validated
+constexpr std::size_t kCrossValidationRows = 2000;  // below this, small_data()
 
 /// One split on the device: standardised features and targets (labels or standardised values).
 struct SplitTensors {
@@ -119,7 +119,6 @@ void check_options(const Options& o) {
   require(o.patience >= 0, "--patience must be at least 0");
   require(o.layers >= 1, "--layers must be at least 1");
   require(o.width >= 1, "--width must be at least 1");
-  require(!o.ops.empty(), "--ops must name at least one op kind");
   require(o.threads >= 1, "--threads must be at least 1");
   require(o.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
   require(o.migrate_every >= 1, "--migrate-every must be at least 1");
@@ -416,11 +415,18 @@ void freeze_statistics(Network& net, const Problem& p) {
   recompute_statistics(net, p.train.x.narrow(0, 0, std::min<int64_t>(p.train.x.size(0), kStatisticsRows)));
 }
 
+/// Small data: fewer training and validation rows than kCrossValidationRows. Its decisions are
+/// cross-validated over all of those rows (the linear penalty, the fallback), and its output is
+/// refitted on them.
+bool small_data(const Problem& p) {
+  return p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
+}
+
 /// The L2 penalty of the run's linear model: cross-validated over training and validation rows
 /// (small data) or chosen on the validation rows.
 double linear_penalty(const Problem& p) {
-  const bool small = p.split.train.size() + p.split.validation.size() < kCrossValidationRows;
-  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs, small ? 5 : 1);
+  return choose_penalty(p.train.x, p.train.y, p.validation.x, p.validation.y, p.task, p.outputs,
+                        small_data(p) ? 5 : 1);
 }
 
 /// The run's linear model, fitted into the head of `net` (one layer, no ops): L-BFGS on the
@@ -547,7 +553,8 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
 
 // ---- the fallback ----------------------------------------------------------------------------
 
-/// Rows below which the fallback is decided by cross-validation (as the linear penalty is).
+/// Folds of the fallback's cross-validation; its retraining takes the best network's epochs,
+/// clamped to these.
 constexpr int kFallbackFolds = 5;
 constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
 
@@ -555,23 +562,6 @@ constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
 torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   return forward(net, x, Mode::Eval).output;
-}
-
-/// Writes `fit` into the head of `net` (one layer): its input columns take the fit, its op
-/// columns start at zero, and every Adam moment is cleared, as a network grown from the linear
-/// model starts.
-void restart_from_linear(Network& net, const LinearFit& fit) {
-  torch::NoGradGuard no_grad;
-  Layer& layer = net.layers[0];
-  layer.weight.value.zero_();
-  layer.weight.value.narrow(1, 0, layer.n_in).copy_(fit.weight.to(layer.weight.value.options()));
-  layer.bias.value.copy_(fit.bias.to(layer.bias.value.options()));
-  for (Param* param : {&layer.weight, &layer.bias, &layer.scalars}) {
-    if (!param->value.defined()) continue;
-    param->m.zero_();
-    param->v.zero_();
-  }
-  net.step = 0;
 }
 
 /// `p` with `x`, `y` as its training rows.
@@ -595,7 +585,7 @@ Network retrain(const Network& evolved, const LinearFit& fit, const Problem& p, 
   alone.time_limit = 0;
   Stopper never(alone, Clock::now());
   Network net = clone(evolved);
-  restart_from_linear(net, fit);
+  set_linear_head(net, fit);
   freeze_statistics(net, p);
   for (int e = 0; e < epochs; ++e) {
     train_epoch(net, shuffled_rows(p.train.x.size(0), random), p, alone, never, {});
@@ -628,7 +618,7 @@ std::pair<Evaluation, Evaluation> cross_validate(const Network& evolved, int epo
     const Problem fold_problem = with_training_rows(p, x.index_select(0, in_index), y.index_select(0, in_index));
     const torch::Tensor held_x = x.index_select(0, out_index);
     const LinearFit fit = fit_linear(fold_problem.train.x, fold_problem.train.y, p.task, p.outputs, penalty);
-    torch::Tensor linear_part = held_x.matmul(fit.weight.to(held_x.dtype()).t()) + fit.bias.to(held_x.dtype());
+    torch::Tensor linear_part = linear_outputs(fit, held_x);
     Network net = retrain(evolved, fit, fold_problem, epochs, o, random);
     torch::Tensor evolved_part = eval_outputs(net, held_x);
     // Scatter each fold's rows back to their places.
@@ -683,7 +673,7 @@ Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
               const std::function<void(const std::string&)>& on_info = {}) {
   if (!run.has_linear || o.fallback_significance < 0) return {&run.best, false, false, {}, 0};
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
-  if (!quick && rows < static_cast<int64_t>(kCrossValidationRows) && o.layers == 1 && run.best.net.total_ops() > 0) {
+  if (!quick && small_data(p) && o.layers == 1 && run.best.net.total_ops() > 0) {
     const int epochs = std::clamp(run.best.epoch, kRefitEpochsMin, kRefitEpochsMax);
     if (on_info)
       on_info(fmt::format("the evolved network ({} ops) against the linear model: {}-fold cross-validation over {} "
@@ -1166,7 +1156,7 @@ std::optional<Network> refit(RunState& run, const Choice& chosen, const Problem&
                              const std::function<void(const std::string&)>& on_info) {
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
   const bool linear_only = o.max_ops == 0;
-  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || rows >= static_cast<int64_t>(kCrossValidationRows) ||
+  if (!o.refit || stopped || o.split || o.cluster || o.layers != 1 || !small_data(p) ||
       !(chosen.cross_validated || linear_only))
     return std::nullopt;
   if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);
@@ -1232,15 +1222,18 @@ std::string run_fingerprint(const Dataset& data, const Options& o) {
                      o.epochs, o.threads, o.islands, o.migrate_every, !o.resume_dir.empty(), data_hash(data));
 }
 
-Result train(const Dataset& data, const Options& o, const Callbacks& callbacks) {
-  check_options(o);
-  torch::Device device = resolve_device(o.device);
+Result train(const Dataset& data, const Options& options, const Callbacks& callbacks) {
+  check_options(options);
+  torch::Device device = resolve_device(options.device);
   const auto start = Clock::now();
   std::optional<CheckpointLock> lock;
   // Only the rank that writes checkpoints holds the directory (rank 0; the process alone).
-  if (!o.checkpoint_dir.empty() && (!o.cluster || o.cluster->rank() == 0)) lock.emplace(o.checkpoint_dir);
+  if (!options.checkpoint_dir.empty() && (!options.cluster || options.cluster->rank() == 0))
+    lock.emplace(options.checkpoint_dir);
   torch::set_num_threads(1);  // minibatches never pay for more; evaluations of big splits may
-  const Problem p = make_problem(data, o, usable_threads(o, callbacks), device, callbacks);
+  const Problem p = make_problem(data, options, usable_threads(options, callbacks), device, callbacks);
+  Options o = options;
+  if (o.ops.empty()) o.ops = default_op_kinds(p.task);
   const uint64_t hash = o.validation_data ? data_hash(*o.validation_data, data_hash(data)) : data_hash(data);
   RunState run = o.resume_dir.empty() ? start_run(data, p, o, device)
                                       : resume_run(data, p, o, hash, device, callbacks);

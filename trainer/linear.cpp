@@ -14,7 +14,7 @@ namespace {
 
 torch::Tensor loss_of(const torch::Tensor& w, const torch::Tensor& b, const torch::Tensor& x,
                       const torch::Tensor& y, Task task) {
-  torch::Tensor out = torch::addmm(b, x, w.t());
+  torch::Tensor out = torch::addmm(b, x, w.t());  // linear_outputs(), differentiable in w and b
   if (task == Task::Classify) return torch::nn::functional::cross_entropy(out, y);
   return (out.squeeze(1) - y).square().mean();
 }
@@ -97,17 +97,23 @@ double choose_penalty(const torch::Tensor& x, const torch::Tensor& y, const torc
   return penalties[best];
 }
 
+torch::Tensor linear_outputs(const LinearFit& fit, const torch::Tensor& x) {
+  return torch::addmm(fit.bias.to(x.dtype()), x, fit.weight.to(x.dtype()).t());
+}
+
 void set_linear_head(Network& net, const LinearFit& fit) {
-  if (net.layers.size() != 1 || !net.layers[0].ops.empty())
-    throw Error("internal: a linear fit goes into a network of one layer without ops");
+  if (net.layers.size() != 1) throw Error("internal: a linear fit goes into a network of one layer");
   torch::NoGradGuard no_grad;
   Layer& layer = net.layers[0];
-  layer.weight.value.copy_(fit.weight.to(layer.weight.value.options()));
+  layer.weight.value.zero_();
+  layer.weight.value.narrow(1, 0, layer.n_in).copy_(fit.weight.to(layer.weight.value.options()));
   layer.bias.value.copy_(fit.bias.to(layer.bias.value.options()));
-  for (Param* p : {&layer.weight, &layer.bias}) {
+  for (Param* p : {&layer.weight, &layer.bias, &layer.scalars}) {
+    if (!p->value.defined()) continue;
     p->m.zero_();
     p->v.zero_();
   }
+  net.step = 0;
 }
 
 }  // namespace evoc::trainer

@@ -38,7 +38,12 @@ double linear_loss(const LinearFit& fit, const torch::Tensor& x, const torch::Te
 double choose_penalty(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& val_x,
                       const torch::Tensor& val_y, Task task, int outputs, int folds);
 
-/// Writes a fit into the head of a network without ops (one layer), clearing its Adam moments.
+/// A fit's outputs (logits, or standardised values) on rows `x`, in x's type.
+torch::Tensor linear_outputs(const LinearFit& fit, const torch::Tensor& x);
+
+/// Writes a fit into the head of a one-layer network, as evolution starts: the input columns
+/// take the fit, op columns (if any) start at zero, and every Adam moment and the step count
+/// are cleared.
 void set_linear_head(Network& net, const LinearFit& fit);
 
 }  // namespace evoc::trainer

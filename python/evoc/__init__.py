@@ -29,8 +29,9 @@ def train(data, y=None, *, target="", feature_names=None, target_name="y", name=
 
     data: a CSV path (with a header; `target` names the target column, default the last one), or
     a 2-D array of features with `y` the targets. Options are the trainer's, by their `evoc train`
-    names with '_' for '-': epochs, lr, batch, max_ops, layers, width, ops ("add,mul"), seed,
-    task ("classify", "regress", "auto"), threads, ... (evoc._trainer.option_names()).
+    names with '_' for '-': epochs, lr, batch, max_ops, layers, width, ops ("auto": add,mul to
+    classify, add,mul,tanh,relu,square,abs to regress), seed, task ("classify", "regress",
+    "auto"), threads, ... (evoc._trainer.option_names()).
     """
     trainer = _load_trainer()
     if isinstance(data, str):

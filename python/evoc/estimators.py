@@ -17,7 +17,7 @@ from . import Kernel, train
 class _Evolved(BaseEstimator):
     _task = None
 
-    def __init__(self, epochs=30, lr=0.01, batch=64, max_ops=16, layers=1, width=8, ops="add,mul",
+    def __init__(self, epochs=30, lr=0.01, batch=64, max_ops=16, layers=1, width=8, ops="auto",
                  activation="tanh", norm="batch", pool=64, seed=1, threads=1,
                  validation_fraction=0.15, test_fraction=0.15):
         self.epochs = epochs

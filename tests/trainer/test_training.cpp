@@ -173,6 +173,16 @@ TEST_CASE("on small data the fallback is cross-validated over every training and
   CHECK(kept.summary.ops > 0);
   CHECK(kept.summary.fallback.starts_with("the evolved network (5-fold cross-validation: evolved R^2 "));
   CHECK(kept.module.meta("trainer.fallback") == kept.summary.fallback);
+  // ... and then retrained on every training and validation row: the same topology, other
+  // weights than --no-refit's, as good on the held-out rows.
+  o.refit = false;
+  Result as_trained = train(interaction, o);
+  MESSAGE("test R^2: refitted ", kept.summary.test_metric, ", as trained ", as_trained.summary.test_metric);
+  CHECK(as_trained.summary.ops == kept.summary.ops);
+  CHECK(ir::print_module(as_trained.module) != ir::print_module(kept.module));
+  CHECK(kept.summary.test_metric > 0.95);
+  CHECK(as_trained.summary.test_metric > 0.95);
+  o.refit = true;
 
   // A linear target plus noise: the output is the linear model.
   Dataset linear = interaction;
