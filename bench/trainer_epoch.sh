@@ -7,9 +7,9 @@
 #
 # The data: 4,000 rows of 10 standard normal features, y = x0*x1 + sin(x2) + x3 + noise (seed 0).
 # Both split it 20% test, 20% validation, 60% training (2,400 rows, 38 minibatches of 64). Both
-# grow 2 ops per epoch up to the budget; evoc is told to accept every mutation that lowers the
-# validation loss at all (--significance 0 --min-gain 0 --prune-below 0), so that its op count
-# climbs to the budget as the prototype's does. Each epoch evoc trains its network and, while a
+# grow 2 ops of the prototype's kinds (add, mul) per epoch up to the budget; evoc is told to
+# accept every mutation that lowers the validation loss at all (--significance 0 --min-gain 0
+# --prune-below 0), so that its op count climbs to the budget as the prototype's does. Each epoch evoc trains its network and, while a
 # mutation is pending, the parent on the same minibatches; the prototype trains one network.
 # Reported: mean seconds per epoch over the epochs (evoc: its --history; the prototype: its
 # own sec_per_epoch), and the mean op count over the epochs (evoc) / the final one (prototype,
@@ -48,7 +48,7 @@ EOF
 # (the last: epochs that ended with at least BUDGET - 1 ops; "-" if none did).
 evoc_epoch() {
   "$evoc" train "$work/reg.csv" --task regress --epochs "$epochs" --pool 64 --batch 64 --seed 1 --threads 1 \
-    --max-ops "$1" --grow 2 --significance 0 --min-gain 0 --prune-below 0 --fallback-significance -1 \
+    --max-ops "$1" --grow 2 --ops add,mul --significance 0 --min-gain 0 --prune-below 0 --fallback-significance -1 \
     --test-fraction 0.2 --validation-fraction 0.2 --history "$work/h.jsonl" -o "$work/m.evir" --quiet
   /usr/bin/python3 -c '
 import json, sys
@@ -79,7 +79,7 @@ section() {
   echo "the same 2,400 training rows, batch 64, pool 64, $epochs epochs, 2 ops grown per epoch up to the budget:"
   echo
   echo '```'
-  echo "evoc train reg.csv --task regress --epochs $epochs --pool 64 --batch 64 --seed 1 --threads 1 --max-ops B --grow 2 \\"
+  echo "evoc train reg.csv --task regress --epochs $epochs --pool 64 --batch 64 --seed 1 --threads 1 --max-ops B --grow 2 --ops add,mul \\"
   echo "  --significance 0 --min-gain 0 --prune-below 0 --fallback-significance -1 --test-fraction 0.2 --validation-fraction 0.2"
   echo "grow_ref.py reg.csv --task reg --epochs $epochs --pool 64 --batch 64 --seed 1 --max-ops B --grow 2"
   echo '```'
