@@ -47,10 +47,11 @@ bool verifies(const std::string& path) {
 TEST_CASE("SIGTERM at random moments: a complete, verifying model or no file; exit 143 with one line") {
   if (!have_trainer()) return;
   TempDir tmp;
-  const std::vector<std::string> common = {"train", "--synthetic", "xor", "--epochs", "8", "--threads", "1"};
+  // Epochs enough that training, not the process's start, takes most of a run.
+  const std::vector<std::string> common = {"train", "--synthetic", "xor", "--epochs", "300", "--threads", "1"};
   // How long an uninterrupted run takes, to spread the signals over it.
   const auto start = Clock::now();
-  REQUIRE(run_evoc("train --synthetic xor --epochs 8 -q -o " + tmp.file("whole.evir")).status == 0);
+  REQUIRE(run_evoc("train --synthetic xor --epochs 300 -q -o " + tmp.file("whole.evir")).status == 0);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::srand(777);
   int stopped = 0, finished = 0, absent = 0;
