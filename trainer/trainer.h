@@ -128,7 +128,7 @@ struct Options {
   float weight_decay = 0.0f;
   Optimizer optimizer = Optimizer::Adam;
   int max_ops = 32;            ///< op budget over all layers; 0 trains a linear model
-  int grow = 1;                ///< ops added per mutation step
+  int grow = 2;                ///< ops added per mutation step
   int pool = 64;               ///< candidates scored per added op; 1 is pure random growth
   float prune_below = 0.01f;   ///< prune the weakest leaf op when its contribution is below this
   float min_gain = 0.001f;     ///< accept a mutation if it lowers validation loss by this fraction
