@@ -192,6 +192,7 @@ std::vector<ir::Op> parse_op_kinds(const std::string& list) {
   while (start <= list.size()) {
     std::size_t end = std::min(list.find(',', start), list.size());
     std::string name = list.substr(start, end - start);
+    if (name == "auto") throw Error("--ops: 'auto' (the task's default kinds) stands alone, not in a list");
     auto op = ir::op_from_name(name);
     if (!op || !(ir::is_unary(*op) || ir::is_binary(*op)))
       throw Error(fmt::format("--ops: '{}' is not a unary or binary op kind of the IR", name));

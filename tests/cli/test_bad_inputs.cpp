@@ -512,7 +512,7 @@ const std::vector<Case> kTrainCases = {
     {"train-negative-significance", "train -q --synthetic xor --significance -0.5 -o $D/out.evir", 1,
      "--significance must be at least 0"},
     {"train-ops-auto-in-list", "train -q --synthetic xor --ops auto,mul -o $D/out.evir", 1,
-     "--ops: 'auto' is not a unary or binary op kind of the IR"},
+     "--ops: 'auto' (the task's default kinds) stands alone, not in a list"},
     {"train-refit-value", "train -q --synthetic xor --no-refit=maybe -o $D/out.evir", 2,
      "Could not convert: --refit = maybe"},
     {"train-ensemble-zero", "train -q --synthetic xor --ensemble 0 -o $D/out.evir", 2,
