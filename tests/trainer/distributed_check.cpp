@@ -21,9 +21,21 @@ int fail(int rank, const std::string& what) {
   return 1;
 }
 
-int worker(bool kill_last) {
+int worker(bool kill_last, bool latency) {
   auto cluster = Cluster::join(cluster_options(-1, -1, "", 20), "the same options");
   const int rank = cluster->rank(), n = cluster->size();
+  if (latency) {
+    std::vector<float> v(100, 1.0f);
+    for (int i = 0; i < 100; ++i) cluster->sum(v.data(), v.size());
+    const Cluster::Stats before = cluster->stats();
+    const int rounds = 2000;
+    for (int i = 0; i < rounds; ++i) cluster->sum(v.data(), v.size());
+    const Cluster::Stats after = cluster->stats();
+    if (rank == 0)
+      fmt::print("{} ranks: {:.1f} us per sum of 100 floats\n", n,
+                 1e6 * (after.seconds - before.seconds) / rounds);
+    return 0;
+  }
   if (kill_last) {
     cluster->barrier();
     if (rank == n - 1) raise(SIGKILL);
@@ -69,12 +81,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const bool kill_last = argc > 2 && std::string(argv[2]) == "kill";
+  const bool latency = argc > 2 && std::string(argv[2]) == "latency";
   try {
     if (!started_as_rank(-1)) {
       launch_workers(std::atoi(argv[1]), 20);
       return 0;
     }
-    return worker(kill_last);
+    return worker(kill_last, latency);
   } catch (const std::exception& e) {
     // The launcher reports the rank that killed itself; anything else is wrong.
     bool expected = kill_last && std::string(e.what()).find("killed by signal 9") != std::string::npos;

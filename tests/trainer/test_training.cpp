@@ -90,6 +90,25 @@ TEST_CASE("same seed, same model bit for bit; another seed, another model") {
   CHECK(ir::print_module(train(data, o).module) != a);
 }
 
+TEST_CASE("an ensemble's member on small data is refitted on every row of its split") {
+  // A member trains on its split (an ensemble's fold layout); the chosen model is then refitted
+  // on the split's training and validation rows, as a run alone is: --no-refit's differs.
+  Dataset data = make_synthetic("interaction", 400);
+  const std::vector<Split> splits = ensemble_splits(data.rows(), 1, 3, 0.2, 0.15);
+  Options o = quick_options();
+  o.fallback_significance = Options{}.fallback_significance;
+  o.min_gain = 0;
+  o.significance = 0;
+  o.split = splits[1];
+  const Result refitted = train(data, o);
+  CHECK(refitted.summary.fallback.starts_with("the evolved network (5-fold cross-validation"));
+  o.refit = false;
+  const Result as_trained = train(data, o);
+  CHECK(refitted.summary.ops == as_trained.summary.ops);
+  CHECK(ir::print_module(refitted.module) != ir::print_module(as_trained.module));
+  CHECK(refitted.summary.test_metric > 0.95);
+}
+
 TEST_CASE("a given split and statistics rows: the run's rows, and one standardisation for runs of other seeds") {
   Dataset data = make_synthetic("interaction", 300);
   const std::vector<Split> splits = ensemble_splits(data.rows(), 3, 2, 0.15, 0.15);
