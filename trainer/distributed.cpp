@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <thread>
 
 #include <fmt/core.h>
@@ -25,6 +26,9 @@
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1  // ProcessGroupGloo.hpp declares nothing without it
 #endif
+#include <gloo/allgather_ring.h>
+#include <gloo/rendezvous/context.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
@@ -71,6 +75,20 @@ struct Cluster::Impl {
   ClusterOptions options;
   c10::intrusive_ptr<c10d::TCPStore> store;  // the rendezvous and the failure analysis
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  /// The sums (one or more every training step) take a Gloo context of their own, on the
+  /// process group's device, whose pairs the calling thread reads itself (Gloo's synchronous
+  /// mode), busy-polling where every rank of the machine has a core: the process group hands
+  /// each collective to its worker thread and the device's event loop, a chain of thread
+  /// wake-ups that cost 0.5-1 ms per sum on a 2-core machine (`distributed_check 2 latency`).
+  std::shared_ptr<gloo::rendezvous::Context> direct;
+  bool busy_poll = false;
+  /// Gloo's ring all-gather of one size, with its buffers (created once per size, in the same
+  /// order on every rank, as the ranks sum the same sizes in the same order).
+  struct Gathering {
+    std::vector<uint8_t> in, out;
+    std::unique_ptr<gloo::AllgatherRing<uint8_t>> ring;
+  };
+  std::map<std::size_t, Gathering> gatherings;  // by size in bytes
   std::thread heartbeat;
   std::atomic<bool> stop{false};
   bool failed = false;
@@ -124,6 +142,8 @@ Cluster::~Cluster() {
   if (impl_->failed) {
     impl_->group.release();
     impl_->store.release();
+    impl_->gatherings.clear();
+    (void)new std::shared_ptr<gloo::rendezvous::Context>(std::move(impl_->direct));  // left to the exit, too
   }
 }
 
@@ -249,32 +269,71 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
     throw Error(fmt::format("rank {}: the ranks did not connect within {} s: {}", o.rank, o.timeout_seconds,
                             first_line(e)));
   }
+  try {
+    impl->direct = std::make_shared<gloo::rendezvous::Context>(o.rank, o.world_size);
+    impl->direct->setTimeout(to_ms(o.timeout_seconds));
+    c10d::ProcessGroupGloo::GlooStore keys(c10::make_intrusive<c10d::PrefixStore>("evoc/direct", impl->store));
+    impl->direct->connectFullMesh(keys, options->devices[0]);
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    impl->busy_poll = local && o.world_size <= cores;
+    for (int r = 0; r < o.world_size; ++r)
+      if (r != o.rank) impl->direct->getPair(r)->setSync(true, impl->busy_poll);
+  } catch (const std::exception& e) {
+    impl->stop = true;
+    impl->heartbeat.join();
+    throw Error(fmt::format("rank {}: the ranks did not connect within {} s: {}", o.rank, o.timeout_seconds,
+                            first_line(e)));
+  }
   return std::unique_ptr<Cluster>(new Cluster(std::move(impl)));
 }
 
 namespace {
 
-/// Every rank's copy of `input`, summed in rank order into `input`.
-void sum_in_rank_order(c10d::ProcessGroupGloo& group, Cluster::Impl& impl, torch::Tensor input) {
-  std::vector<torch::Tensor> inputs{input};
-  std::vector<std::vector<torch::Tensor>> outputs(1);
-  for (int r = 0; r < impl.options.world_size; ++r) outputs[0].push_back(torch::empty_like(input));
-  impl.wait(group.allgather(outputs, inputs), "a sum");
-  torch::Tensor total = outputs[0][0].clone();
-  for (int r = 1; r < impl.options.world_size; ++r) total.add_(outputs[0][r]);
-  input.copy_(total);
+/// Every rank's `bytes` bytes at `in`, in rank order, through the direct context; valid until
+/// the next gathering of that size.
+const uint8_t* gather(Cluster::Impl& impl, const void* in, std::size_t bytes, const char* what) {
+  const auto ranks = static_cast<std::size_t>(impl.options.world_size);
+  Cluster::Impl::Gathering& g = impl.gatherings[bytes];
+  const auto start = Clock::now();
+  try {
+    if (!g.ring) {
+      g.in.resize(bytes);
+      g.out.resize(bytes * ranks);
+      g.ring = std::make_unique<gloo::AllgatherRing<uint8_t>>(impl.direct, std::vector<const uint8_t*>{g.in.data()},
+                                                              g.out.data(), static_cast<int>(bytes));
+    }
+    std::memcpy(g.in.data(), in, bytes);
+    g.ring->run();
+  } catch (const std::exception& e) {
+    impl.failed = true;
+    throw LostRank(impl.lost_ranks_message(what, first_line(e)));
+  }
+  ++impl.stats.exchanges;
+  impl.stats.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  return g.out.data();
+}
+
+/// Every rank's copy of data[0..n), summed in rank order into `data` (the same bits on every rank).
+template <class T>
+void sum_in_rank_order(Cluster::Impl& impl, T* data, std::size_t n) {
+  const std::size_t bytes = n * sizeof(T);
+  const uint8_t* all = gather(impl, data, bytes, "a sum");
+  std::vector<T> part(n);
+  std::memcpy(data, all, bytes);
+  for (int r = 1; r < impl.options.world_size; ++r) {
+    std::memcpy(part.data(), all + static_cast<std::size_t>(r) * bytes, bytes);
+    for (std::size_t i = 0; i < n; ++i) data[i] += part[i];
+  }
 }
 
 }  // namespace
 
 void Cluster::sum(float* data, std::size_t n) {
-  if (n == 0) return;
-  sum_in_rank_order(*impl_->group, *impl_, torch::from_blob(data, {static_cast<int64_t>(n)}, torch::kFloat));
+  if (n > 0) sum_in_rank_order(*impl_, data, n);
 }
 
 void Cluster::sum(double* data, std::size_t n) {
-  if (n == 0) return;
-  sum_in_rank_order(*impl_->group, *impl_, torch::from_blob(data, {static_cast<int64_t>(n)}, torch::kDouble));
+  if (n > 0) sum_in_rank_order(*impl_, data, n);
 }
 
 std::string Cluster::broadcast(const std::string& text, int root) {
@@ -291,22 +350,20 @@ std::string Cluster::broadcast(const std::string& text, int root) {
 }
 
 std::vector<std::string> Cluster::all_gather(const std::string& text) {
-  const int n = size();
-  std::vector<torch::Tensor> length{torch::full({1}, static_cast<int64_t>(text.size()), torch::kLong)};
-  std::vector<std::vector<torch::Tensor>> lengths(1);
-  for (int r = 0; r < n; ++r) lengths[0].push_back(torch::empty({1}, torch::kLong));
-  impl_->wait(impl_->group->allgather(lengths, length), "an exchange");
-  int64_t longest = 1;
-  for (const auto& l : lengths[0]) longest = std::max(longest, l.item<int64_t>());
-  std::vector<torch::Tensor> mine{torch::zeros({longest}, torch::kByte)};
-  std::memcpy(mine[0].data_ptr<uint8_t>(), text.data(), text.size());
-  std::vector<std::vector<torch::Tensor>> all(1);
-  for (int r = 0; r < n; ++r) all[0].push_back(torch::empty({longest}, torch::kByte));
-  impl_->wait(impl_->group->allgather(all, mine), "an exchange");
+  const auto n = static_cast<std::size_t>(size());
+  const auto mine = static_cast<uint64_t>(text.size());
+  std::vector<uint64_t> lengths(n);
+  std::memcpy(lengths.data(), gather(*impl_, &mine, sizeof mine, "an exchange"), n * sizeof mine);
+  // Texts travel padded to a power of two, so that the gatherings kept (one per size) stay few.
+  std::size_t padded = 64;
+  for (uint64_t length : lengths)
+    while (padded < length) padded *= 2;
+  std::string buffer(padded, '\0');
+  std::memcpy(buffer.data(), text.data(), text.size());
+  const uint8_t* all = gather(*impl_, buffer.data(), padded, "an exchange");
   std::vector<std::string> texts;
-  for (int r = 0; r < n; ++r)
-    texts.emplace_back(reinterpret_cast<const char*>(all[0][r].data_ptr<uint8_t>()),
-                       static_cast<std::size_t>(lengths[0][r].item<int64_t>()));
+  for (std::size_t r = 0; r < n; ++r)
+    texts.emplace_back(reinterpret_cast<const char*>(all + r * padded), static_cast<std::size_t>(lengths[r]));
   return texts;
 }
 
@@ -554,6 +611,35 @@ void sum_step(Cluster& cluster, Network& net, double share, float* extra, int n_
   for (Layer& layer : net.layers) {
     take(layer.running_mean);
     take(layer.running_var);
+  }
+}
+
+void sum_fused_step(Cluster& cluster, Network& net, FusedGradients& g, double share, float* extra, int n_extra) {
+  std::vector<float*> parts_at;
+  std::vector<std::size_t> parts_size;
+  auto part = [&](float* data, std::size_t n) {
+    parts_at.push_back(data);
+    parts_size.push_back(n);
+  };
+  if (g.scalars_used) part(g.scalars.data(), g.scalars.size());
+  part(g.weight.data(), g.weight.size());
+  part(g.bias.data(), g.bias.size());
+  for (Layer& layer : net.layers) {
+    part(layer.running_mean.data_ptr<float>(), static_cast<std::size_t>(layer.running_mean.numel()));
+    part(layer.running_var.data_ptr<float>(), static_cast<std::size_t>(layer.running_var.numel()));
+  }
+  std::vector<float> flat;
+  for (std::size_t k = 0; k < parts_at.size(); ++k) flat.insert(flat.end(), parts_at[k], parts_at[k] + parts_size[k]);
+  // Weighted by the rank's share as sum_step weighs (the running statistics too).
+  const auto w = static_cast<float>(share);
+  for (float& v : flat) v *= w;
+  flat.insert(flat.end(), extra, extra + n_extra);
+  cluster.sum(flat.data(), flat.size());
+  std::copy_n(flat.end() - n_extra, n_extra, extra);
+  std::size_t at = 0;
+  for (std::size_t k = 0; k < parts_at.size(); ++k) {
+    std::copy_n(flat.begin() + static_cast<std::ptrdiff_t>(at), parts_size[k], parts_at[k]);
+    at += parts_size[k];
   }
 }
 

@@ -500,10 +500,10 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   // gradients (and normalisation statistics) before the step.
   Cluster* cluster = o.islands ? nullptr : o.cluster;
   const int64_t ranks = cluster ? cluster->size() : 1;
-  // The common network (one layer, on the CPU, this process alone) steps in plain loops
-  // (trainer/fused_step.h); any other through LibTorch.
+  // The common network (one layer, on the CPU) steps in plain loops (trainer/fused_step.h);
+  // any other through LibTorch.
   const torch::Tensor train_x = p.train.x.contiguous(), train_y = p.train.y.contiguous();
-  const bool fused = !cluster && fused_step_covers(net) && train_x.device().is_cpu() &&
+  const bool fused = fused_step_covers(net) && train_x.device().is_cpu() &&
                      train_x.scalar_type() == torch::kFloat &&
                      train_y.scalar_type() == (p.task == Task::Classify ? torch::kLong : torch::kFloat);
   FusedGradients gradients;
@@ -517,16 +517,21 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
     float votes[Stopper::kVotes];
     if (cluster) stopper.vote(votes);  // decided with the ranks at this step's exchange
     else if (!o.cluster) stopper.check();  // (islands decide at the end of the epoch)
+    auto [first, count] = shard_of(size, cluster);
     if (fused) {
-      const double loss = fused_gradients(net, train_x.data_ptr<float>(), order.data() + start, size, p.task,
-                                          targets, gradients, workspace);
+      const double loss = fused_gradients(net, train_x.data_ptr<float>(), order.data() + start + first, count,
+                                          p.task, targets, gradients, workspace);
+      if (cluster) {
+        sum_fused_step(*cluster, net, gradients, static_cast<double>(count) / static_cast<double>(size), votes,
+                       Stopper::kVotes);
+        stopper.tally(votes);
+      }
       fused_optimizer_step(net, gradients, o.optimizer, o.lr, o.weight_decay);
-      total += loss * static_cast<double>(size);
-      seen += size;
+      total += loss * static_cast<double>(count);
+      seen += count;
       if (on_batch) on_batch(static_cast<int>(b + 1), static_cast<int>(batches));
       continue;
     }
-    auto [first, count] = shard_of(size, cluster);
     torch::Tensor index =
         torch::tensor(std::vector<int64_t>(order.begin() + start + first, order.begin() + start + first + count))
             .to(p.train.x.device());

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "trainer/distributed.h"
+#include "trainer/fused_step.h"
 #include "trainer/network.h"
 
 namespace evoc::trainer {
@@ -22,6 +23,12 @@ std::pair<int64_t, int64_t> shard_of(int64_t size, const Cluster* cluster);
 /// statistics, so every rank takes the same optimiser step. The `n_extra` values at `extra`
 /// travel in the same exchange and are summed unweighted (the ranks' votes to stop).
 void sum_step(Cluster& cluster, Network& net, double share, float* extra = nullptr, int n_extra = 0);
+
+/// sum_step for a fused step (trainer/fused_step.h): the gradients `g` (the scalars' only when
+/// they are used) and the running statistics of `net`, in one exchange with the `n_extra` values
+/// at `extra`.
+void sum_fused_step(Cluster& cluster, Network& net, FusedGradients& g, double share, float* extra = nullptr,
+                    int n_extra = 0);
 
 /// 64-bit hash of the network's exact state (topology, parameters, moments, statistics, step).
 uint64_t network_hash(const Network& net);
