@@ -14,6 +14,10 @@ with its own validation fold, linked into one module; the default column's flags
 after the default column, and the summary says on how many sets it is at least as good as the
 default column (mean over seeds) and within one sd of MLP(64).
 
+With --workers 2,4, a column for each `evoc train --workers N` (data-parallel on N processes of this
+machine; the default column's flags too), and the summary says on how many sets each is within one
+sd of the default column (one process).
+
 Each finished cell is appended to OUT/results.jsonl, and a rerun skips the cells already there,
 so a run can be stopped and resumed, or extended by more seeds. The Markdown table goes to stdout.
 
@@ -112,9 +116,16 @@ def ensemble_key(k):
     return 'evoc_ensemble%d' % k
 
 
+def workers_key(n):
+    return 'evoc_workers%d' % n
+
+
 def header(model):
     m = re.match(r'evoc_ensemble(\d+)$', model)
-    return 'evoc `--ensemble %s`' % m.group(1) if m else HEADERS[model]
+    if m:
+        return 'evoc `--ensemble %s`' % m.group(1)
+    m = re.match(r'evoc_workers(\d+)$', model)
+    return 'evoc `--workers %s`' % m.group(1) if m else HEADERS[model]
 
 
 def run_evoc(evoc, train_csv, test_csv, work, seed, epochs, flags, timeout):
@@ -179,6 +190,7 @@ def table(results, sets, seeds, models):
     summary = {'linear': 0, 'mlp': 0, 'prototype': 0, 'sets': 0}
     ensemble = next((m for m in models if m.startswith('evoc_ensemble')), None)
     ens = {'sets': 0, 'default': 0, 'mlp': 0}
+    parallel = {m: [0, 0] for m in models if m.startswith('evoc_workers')}  # sets within one sd, sets
     for s in sets:
         cells = [r for r in results if r['set'] == s and r['seed'] in seeds]
         if not cells:
@@ -190,7 +202,8 @@ def table(results, sets, seeds, models):
             if v:
                 stats[m] = mean_sd(v)
                 ops = [r['models'][m].get('ops') for r in cells if m in r['models'] and 'ops' in r['models'][m]]
-                extra = ' (%.0f ops)' % (sum(ops) / len(ops)) if ops and (m in ('evoc', 'prototype') or m == ensemble) else ''
+                extra = (' (%.0f ops)' % (sum(ops) / len(ops))
+                         if ops and (m in ('evoc', 'prototype') or m == ensemble or m in parallel) else '')
                 row += ' %.3f ± %.3f%s |' % (stats[m] + (extra,))
             else:
                 row += ' – |'
@@ -201,6 +214,10 @@ def table(results, sets, seeds, models):
             for ref in ('linear', 'mlp', 'prototype'):
                 if ref in stats and e + max(esd, stats[ref][1]) >= stats[ref][0]:
                     summary[ref] += 1
+        for m in parallel:
+            if m in stats and 'evoc' in stats:
+                parallel[m][1] += 1
+                parallel[m][0] += abs(stats[m][0] - stats['evoc'][0]) <= max(stats[m][1], stats['evoc'][1])
         if ensemble in stats:
             ens['sets'] += 1
             e, esd = stats[ensemble]
@@ -218,6 +235,10 @@ def table(results, sets, seeds, models):
         lines.append('')
         lines.append('%s at least as good as (mean over seeds) evoc default on %d of %d sets, within one sd of (or above) '
                      'MLP(64) on %d of %d.' % (header(ensemble), ens['default'], ens['sets'], ens['mlp'], ens['sets']))
+    for m, (within, total) in parallel.items():
+        lines.append('')
+        lines.append('%s within one sd of evoc default (one process) on %d of %d sets (sd: the larger of the two over '
+                     'seeds).' % (header(m), within, total))
     return '\n'.join(lines)
 
 
@@ -234,6 +255,8 @@ def main():
     ap.add_argument('--evoc-flags', default='', help='extra `evoc train` flags for the default column')
     ap.add_argument('--ensemble', type=int, default=0, metavar='K',
                     help='add a column for `evoc train --ensemble K` (with the --evoc-flags) after the default one')
+    ap.add_argument('--workers', default='', metavar='N,M',
+                    help='add a column for each `evoc train --workers N` (data-parallel; with the --evoc-flags)')
     ap.add_argument('--timeout', type=int, default=900, help='seconds per training run')
     ap.add_argument('--table-only', action='store_true', help='print the table of the results so far')
     a = ap.parse_args()
@@ -254,6 +277,14 @@ def main():
         sys.exit('quality_report: --ensemble %d: must be at least 1' % a.ensemble)
     if a.ensemble:
         models.insert(models.index('evoc') + 1 if 'evoc' in models else 0, ensemble_key(a.ensemble))
+    try:
+        workers = [int(n) for n in a.workers.split(',')] if a.workers else []
+    except ValueError:
+        sys.exit('quality_report: --workers %s: not a list of numbers' % a.workers)
+    if any(n < 1 for n in workers):
+        sys.exit('quality_report: --workers %s: every count must be at least 1' % a.workers)
+    for i, n in enumerate(workers):
+        models.insert((models.index('evoc') + 1 if 'evoc' in models else 0) + i, workers_key(n))
     os.makedirs(a.out, exist_ok=True)
     results_path = os.path.join(a.out, 'results.jsonl')
     results = []
@@ -292,6 +323,10 @@ def main():
                         if m == 'evoc':
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
                                                            a.evoc_flags.split(), a.timeout)
+                        elif m in [workers_key(n) for n in workers]:
+                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
+                                                           a.evoc_flags.split() + ['--workers', m[len('evoc_workers'):]],
+                                                           a.timeout)
                         elif m == ensemble_key(a.ensemble):
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
                                                            a.evoc_flags.split() + ['--ensemble', str(a.ensemble)],

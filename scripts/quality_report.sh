@@ -14,6 +14,7 @@
 #   --models LIST      evoc,evoc_grown,evoc_linear,prototype,linear,mlp,hgb (default all)
 #   --evoc-flags "..." extra `evoc train` flags for the evoc default column
 #   --ensemble K       add a column for `evoc train --ensemble K` (with the --evoc-flags)
+#   --workers 2,4      add a column for each `evoc train --workers N` (data-parallel)
 #   --timeout S        seconds per training run (default 900)
 #   --table-only       print the table of the results in --out without training
 # Needs Debian's python3-sklearn and python3-torch (installed with apt-get when missing; the

@@ -54,8 +54,12 @@ std::string inspect_text(const ir::Module& m) {
   out += "\n";
   const std::vector<std::string> classes = ir::class_names(m);
   if (m.meta("task") == "classify" || !classes.empty())
-    out += fmt::format("  each output: the logit of a class (softmax over them gives the probabilities)\n"
+    out += fmt::format("  each output: {}\n"
                        "  classes: {}\n",
+                       m.meta("outputs") == "probabilities"
+                           ? (m.meta("ensemble.combine") == "vote" ? "the share of the members' votes for a class"
+                                                                   : "the probability of a class")
+                           : "the logit of a class (softmax over them gives the probabilities)",
                        classes.empty() ? std::string("(unnamed: class_0, class_1, ...)") : csv::format_row(classes));
   else if (m.meta("task") == "regress")
     out += "  each output: a predicted value\n";

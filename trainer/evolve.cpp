@@ -1154,15 +1154,16 @@ void save_checkpoint(RunState& run, const Dataset& data, const Problem& p, const
 }
 
 /// Small data: the chosen model refitted on every training and validation row (Options::refit),
-/// when cross-validation chose it, or the run is linear only; not for a stopped run or a run of
-/// many ranks. An ensemble's members are refitted too: each then learns from every row its split
-/// holds, and they differ by their seeds and by the validation fold that steered their
-/// evolution. Summaries still measure the network before the refit on the validation rows.
+/// when cross-validation chose it, or the run is linear only; not for a stopped run or islands.
+/// Data-parallel ranks refit alone, each the same network the same way. An ensemble's members are
+/// refitted too: each then learns from every row its split holds, and they differ by their seeds
+/// and by the validation fold that steered their evolution. Summaries still measure the network
+/// before the refit on the validation rows.
 std::optional<Network> refit(RunState& run, const Choice& chosen, const Problem& p, const Options& o, bool stopped,
                              const std::function<void(const std::string&)>& on_info) {
   const int64_t rows = p.train.x.size(0) + p.validation.x.size(0);
   const bool linear_only = o.max_ops == 0;
-  if (!o.refit || stopped || o.cluster || o.layers != 1 || !small_data(p) ||
+  if (!o.refit || stopped || (o.cluster && o.islands) || o.layers != 1 || !small_data(p) ||
       !(chosen.cross_validated || linear_only))
     return std::nullopt;
   if (run.linear_penalty < 0) run.linear_penalty = linear_penalty(p);

@@ -175,6 +175,9 @@ TEST_CASE("link: an ensemble module for every engine and emitter; inspect shows 
   CHECK(inspect.out.find("ensemble    3 members, mean;") != std::string::npos);
   CHECK(inspect.out.find("member 1  " + right + ": 1 ops") != std::string::npos);
   CHECK(inspect.out.find("meta outputs = probabilities") != std::string::npos);
+  CHECK(inspect.out.find("each output: the probability of a class") != std::string::npos);
+  CHECK(run_evoc("inspect " + tmp.file("good.evir")).out.find("each output: the share of the members' votes for a class") !=
+        std::string::npos);
   // Every engine agrees; eval reads the probabilities as probabilities.
   auto interp = run_evoc("run " + ens + " --engine interp --by-name --output probabilities -i " + tmp.file("val.csv"));
   auto jit = run_evoc("run " + ens + " --engine jit --by-name --output probabilities -i " + tmp.file("val.csv"));
