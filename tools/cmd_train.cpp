@@ -347,9 +347,12 @@ void run_train(TrainArgs& args) {
     print_summary(s, args.output);
     if (cluster) {
       trainer::Cluster::Stats stats = cluster->stats();
-      fmt::print(stderr, "rank 0 of {}: {} exchanges, {:.3f}s in them ({:.1f} us each, waiting for the others included)\n",
+      fmt::print(stderr,
+                 "rank 0 of {}: {} exchanges, {:.3f}s in them ({:.1f} us each, waiting for the others included); "
+                 "{} fused training steps\n",
                  cluster->size(), stats.exchanges, stats.seconds,
-                 stats.exchanges ? 1e6 * stats.seconds / static_cast<double>(stats.exchanges) : 0.0);
+                 stats.exchanges ? 1e6 * stats.seconds / static_cast<double>(stats.exchanges) : 0.0,
+                 trainer::fused_steps_taken());
     }
   }
   if (const int sig = stop_signal) {
@@ -421,7 +424,7 @@ void register_train_command(CLI::App& app) {
   cmd->add_option("--threads", o.threads,
                   "LibTorch threads for evaluations of big splits (at most the cores; minibatches train on one "
                   "thread, where more never pay; 1 is bit-reproducible); to use more cores for training, use "
-                  "--workers with --islands (or data-parallel --workers for big networks)")
+                  "--workers with --islands (or data-parallel --workers with big minibatches, --batch 4096 and up)")
       ->capture_default_str();
   cmd->add_option("--validation-fraction", o.validation_fraction, "rows held out for validation")
       ->capture_default_str();

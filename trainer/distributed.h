@@ -10,7 +10,11 @@
 // LibTorch 1.13) throw a LostRank error naming the ranks whose heartbeat stopped.
 //
 // Sums are computed as an all-gather followed by a sum in rank order, so every rank holds the
-// same bits and a run with N ranks is reproducible run to run.
+// same bits and a run with N ranks is reproducible run to run. Sums and all-gathers (every
+// training step makes one) run Gloo's ring all-gather in the calling thread, on a Gloo context
+// of their own beside the process group (same device, same store), busy-polling when the ranks
+// fit the machine's cores: 20-35 us between two processes instead of the process group's
+// 0.5-1 ms. Broadcasts and barriers (rare) go through the process group.
 //
 // This header is free of LibTorch, like trainer.h.
 #pragma once

@@ -63,7 +63,4 @@ void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optim
 /// output normalised with them frozen (as the evaluation forward pass does) for the ops after it.
 void fused_recompute_statistics(Network& net, const float* x, int64_t n);
 
-/// Steps taken by fused_optimizer_step in this process (tests check that the path is taken).
-int64_t fused_steps_taken();
-
 }  // namespace evoc::trainer

@@ -293,6 +293,10 @@ struct Result {
 /// the last checkpoint, written before it, stays as it was).
 Result train(const Dataset& data, const Options& options, const Callbacks& callbacks = {});
 
+/// Training steps this process has taken through the fused step (trainer/fused_step.h) rather
+/// than LibTorch's autograd: reported with a run's exchanges, and checked by tests.
+int64_t fused_steps_taken();
+
 /// What every rank of a run must agree on: the options that shape the run and a hash of the
 /// data (ranks started with other options or data are refused at the start).
 std::string run_fingerprint(const Dataset& data, const Options& o);

@@ -126,6 +126,9 @@ TEST_CASE("data-parallel on 2 and 3 workers: one display, one model, the same mo
     CAPTURE(err);
     CHECK(count(err, " 5/5 ") == 1);  // rank 0 alone reports
     CHECK(count(err, "wrote ") == 1);
+    // The ranks step through the fused step, not LibTorch's autograd.
+    CHECK(err.find(" 0 fused training steps") == std::string::npos);
+    CHECK(err.find(" fused training steps") != std::string::npos);
     REQUIRE(run(small_run(5, second) + std::vector<std::string>{"--workers", std::to_string(n)}, err, tmp) == 0);
     CHECK(evoc::read_file(first) == evoc::read_file(second));
   }
