@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <span>
 #include <thread>
 
 #include <fmt/core.h>
@@ -81,7 +82,6 @@ struct Cluster::Impl {
   /// each collective to its worker thread and the device's event loop, a chain of thread
   /// wake-ups that cost 0.5-1 ms per sum on a 2-core machine (`distributed_check 2 latency`).
   std::shared_ptr<gloo::rendezvous::Context> direct;
-  bool busy_poll = false;
   /// Gloo's ring all-gather of one size, with its buffers (created once per size, in the same
   /// order on every rank, as the ranks sum the same sizes in the same order).
   struct Gathering {
@@ -275,9 +275,9 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
     c10d::ProcessGroupGloo::GlooStore keys(c10::make_intrusive<c10d::PrefixStore>("evoc/direct", impl->store));
     impl->direct->connectFullMesh(keys, options->devices[0]);
     const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-    impl->busy_poll = local && o.world_size <= cores;
+    const bool busy_poll = local && o.world_size <= cores;
     for (int r = 0; r < o.world_size; ++r)
-      if (r != o.rank) impl->direct->getPair(r)->setSync(true, impl->busy_poll);
+      if (r != o.rank) impl->direct->getPair(r)->setSync(true, busy_poll);
   } catch (const std::exception& e) {
     impl->stop = true;
     impl->heartbeat.join();
@@ -583,64 +583,60 @@ std::pair<int64_t, int64_t> shard_of(int64_t size, const Cluster* cluster) {
   return {size * r / n, size * (r + 1) / n - size * r / n};
 }
 
-void sum_step(Cluster& cluster, Network& net, double share, float* extra, int n_extra) {
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> parts;
-  for (Param* p : params(net))
-    if (p->value.grad().defined()) parts.push_back(p->value.grad().reshape({-1}));
-  for (Layer& layer : net.layers) {
-    parts.push_back(layer.running_mean.reshape({-1}));
-    parts.push_back(layer.running_var.reshape({-1}));
-  }
-  torch::Tensor weighted = torch::cat(parts).to(torch::kCPU, torch::kFloat) * static_cast<float>(share);
-  torch::Tensor flat =
-      n_extra > 0 ? torch::cat({weighted, torch::from_blob(extra, {n_extra}, torch::kFloat)}) : weighted.contiguous();
-  cluster.sum(flat.data_ptr<float>(), static_cast<std::size_t>(flat.numel()));
-  std::copy_n(flat.data_ptr<float>() + weighted.numel(), n_extra, extra);
-  int64_t at = 0;
-  auto take = [&](torch::Tensor& target) {
-    const int64_t n = target.numel();
-    target.copy_(flat.narrow(0, at, n).view(target.sizes()));
-    at += n;
-  };
-  for (Param* p : params(net))
-    if (p->value.grad().defined()) {
-      torch::Tensor grad = p->value.grad();
-      take(grad);
-    }
-  for (Layer& layer : net.layers) {
-    take(layer.running_mean);
-    take(layer.running_var);
-  }
+namespace {
+
+/// The float data of `t`, which the exchange reads and overwrites in place (data-parallel runs
+/// train on the CPU, in float, on contiguous tensors).
+std::span<float> floats_of(const torch::Tensor& t) {
+  if (!t.device().is_cpu() || t.scalar_type() != torch::kFloat || !t.is_contiguous())
+    throw Error("data-parallel: a gradient or statistic is not a contiguous CPU float tensor");
+  return {t.data_ptr<float>(), static_cast<std::size_t>(t.numel())};
 }
 
-void sum_fused_step(Cluster& cluster, Network& net, FusedGradients& g, double share, float* extra, int n_extra) {
-  std::vector<float*> parts_at;
-  std::vector<std::size_t> parts_size;
-  auto part = [&](float* data, std::size_t n) {
-    parts_at.push_back(data);
-    parts_size.push_back(n);
-  };
-  if (g.scalars_used) part(g.scalars.data(), g.scalars.size());
-  part(g.weight.data(), g.weight.size());
-  part(g.bias.data(), g.bias.size());
-  for (Layer& layer : net.layers) {
-    part(layer.running_mean.data_ptr<float>(), static_cast<std::size_t>(layer.running_mean.numel()));
-    part(layer.running_var.data_ptr<float>(), static_cast<std::size_t>(layer.running_var.numel()));
-  }
+/// Sums `parts` over the ranks, each rank's weighted by `share` (a float product), in place, in
+/// one exchange with the `n_extra` values at `extra` (summed unweighted).
+void sum_weighted(Cluster& cluster, const std::vector<std::span<float>>& parts, double share, float* extra,
+                  int n_extra) {
   std::vector<float> flat;
-  for (std::size_t k = 0; k < parts_at.size(); ++k) flat.insert(flat.end(), parts_at[k], parts_at[k] + parts_size[k]);
-  // Weighted by the rank's share as sum_step weighs (the running statistics too).
+  for (std::span<float> part : parts) flat.insert(flat.end(), part.begin(), part.end());
   const auto w = static_cast<float>(share);
   for (float& v : flat) v *= w;
   flat.insert(flat.end(), extra, extra + n_extra);
   cluster.sum(flat.data(), flat.size());
   std::copy_n(flat.end() - n_extra, n_extra, extra);
-  std::size_t at = 0;
-  for (std::size_t k = 0; k < parts_at.size(); ++k) {
-    std::copy_n(flat.begin() + static_cast<std::ptrdiff_t>(at), parts_size[k], parts_at[k]);
-    at += parts_size[k];
+  auto at = flat.begin();
+  for (std::span<float> part : parts) {
+    std::copy_n(at, part.size(), part.begin());
+    at += static_cast<std::ptrdiff_t>(part.size());
   }
+}
+
+/// The running statistics of every layer of `net`, appended to `parts`.
+void add_statistics(Network& net, std::vector<std::span<float>>& parts) {
+  for (Layer& layer : net.layers) {
+    parts.push_back(floats_of(layer.running_mean));
+    parts.push_back(floats_of(layer.running_var));
+  }
+}
+
+}  // namespace
+
+void sum_step(Cluster& cluster, Network& net, double share, float* extra, int n_extra) {
+  torch::NoGradGuard no_grad;
+  std::vector<std::span<float>> parts;
+  for (Param* p : params(net))
+    if (p->value.grad().defined()) parts.push_back(floats_of(p->value.grad()));
+  add_statistics(net, parts);
+  sum_weighted(cluster, parts, share, extra, n_extra);
+}
+
+void sum_fused_step(Cluster& cluster, Network& net, FusedGradients& g, double share, float* extra, int n_extra) {
+  std::vector<std::span<float>> parts;
+  if (g.scalars_used) parts.push_back(g.scalars);
+  parts.push_back(g.weight);
+  parts.push_back(g.bias);
+  add_statistics(net, parts);
+  sum_weighted(cluster, parts, share, extra, n_extra);
 }
 
 uint64_t network_hash(const Network& net) {

@@ -132,6 +132,12 @@ TEST_CASE("data-parallel on 2 and 3 workers: one display, one model, the same mo
     REQUIRE(run(small_run(5, second) + std::vector<std::string>{"--workers", std::to_string(n)}, err, tmp) == 0);
     CHECK(evoc::read_file(first) == evoc::read_file(second));
   }
+  // Two layers step through LibTorch's autograd, and its gradients are summed the same way.
+  std::string err;
+  REQUIRE(run(small_run(3, tmp.file("layers.evir")) + std::vector<std::string>{"--workers", "2", "--layers", "2"}, err,
+              tmp) == 0);
+  CAPTURE(err);
+  CHECK(err.find(" 0 fused training steps") != std::string::npos);
 }
 
 TEST_CASE("islands on 2 and 3 workers exchange their best networks and say which were adopted") {
