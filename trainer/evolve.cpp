@@ -503,8 +503,7 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
   // The common network (one layer, on the CPU) steps in plain loops (trainer/fused_step.h);
   // any other through LibTorch.
   const torch::Tensor train_x = p.train.x.contiguous(), train_y = p.train.y.contiguous();
-  const bool fused = fused_step_covers(net) && train_x.device().is_cpu() &&
-                     train_x.scalar_type() == torch::kFloat &&
+  const bool fused = fused_step_covers(net, train_x) &&
                      train_y.scalar_type() == (p.task == Task::Classify ? torch::kLong : torch::kFloat);
   FusedGradients gradients;
   FusedWorkspace workspace;

@@ -202,6 +202,10 @@ bool fused_step_covers(const Network& net) {
   return true;
 }
 
+bool fused_step_covers(const Network& net, const torch::Tensor& x) {
+  return fused_step_covers(net) && x.device().is_cpu() && x.scalar_type() == torch::kFloat;
+}
+
 double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_t n, Task task,
                        StepTargets targets, FusedGradients& g, FusedWorkspace& w) {
   Layer& layer = net.layers.front();

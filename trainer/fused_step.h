@@ -24,6 +24,9 @@ namespace evoc::trainer {
 
 /// Whether fused steps cover `net`: one layer, CPU, contiguous float parameters and statistics.
 bool fused_step_covers(const Network& net);
+/// ... and rows `x` of standardised features: on the CPU, float (fused steps read them through
+/// a contiguous copy).
+bool fused_step_covers(const Network& net, const torch::Tensor& x);
 
 /// The targets of the training rows: standardised values (regression) or class labels.
 struct StepTargets {

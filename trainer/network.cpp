@@ -347,7 +347,7 @@ torch::Tensor forward_naive(Network& net, const torch::Tensor& x, Mode mode) {
 void recompute_statistics(Network& net, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
   if (net.norm == Norm::None || net.total_ops() == 0) return;
-  if (fused_step_covers(net) && x.device().is_cpu() && x.scalar_type() == torch::kFloat) {
+  if (fused_step_covers(net, x)) {
     const torch::Tensor rows = x.contiguous();
     fused_recompute_statistics(net, rows.data_ptr<float>(), rows.size(0));
     return;
