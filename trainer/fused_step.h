@@ -11,8 +11,9 @@
 // with the IR's scalar semantics (ir/scalar.h), so transcendentals differ from LibTorch's by a
 // few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
 // case of one function, with LibTorch's conventions where calculus leaves a choice (min / max
-// split ties, relu'(0) = 0). What it does not cover (several layers, a GPU, data-parallel ranks)
-// trains through LibTorch, unchanged; tests/trainer/test_fused_step.cpp holds the two equal.
+// split ties, relu'(0) = 0). Data-parallel ranks take it too, each on its share of a minibatch
+// (their gradients summed by sum_fused_step, trainer/parallel.h). What it does not cover (several
+// layers, a GPU) trains through LibTorch, unchanged; tests/trainer/test_fused_step.cpp holds the two equal.
 #pragma once
 
 #include <cstdint>
