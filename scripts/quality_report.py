@@ -288,6 +288,12 @@ def main():
         sys.exit('quality_report: --workers %s: every count must be at least 1' % a.workers)
     for i, n in enumerate(workers):
         models.insert((models.index('evoc') + 1 if 'evoc' in models else 0) + i, workers_key(n))
+    # The `evoc train` flags of each evoc column (the default column's --evoc-flags, then its own).
+    default = a.evoc_flags.split()
+    evoc_flags = {'evoc': default, 'evoc_grown': default + ['--fallback-significance', '-1'],
+                  'evoc_linear': ['--max-ops', '0'], ensemble_key(a.ensemble): default + ['--ensemble', str(a.ensemble)]}
+    for n in workers:
+        evoc_flags[workers_key(n)] = default + ['--workers', str(n)]
     os.makedirs(a.out, exist_ok=True)
     results_path = os.path.join(a.out, 'results.jsonl')
     results = []
@@ -323,24 +329,9 @@ def main():
                 write_csv(test_csv, header, test)
                 for m in todo:
                     try:
-                        if m == 'evoc':
+                        if m in evoc_flags:
                             record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
-                                                           a.evoc_flags.split(), a.timeout)
-                        elif m in [workers_key(n) for n in workers]:
-                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
-                                                           a.evoc_flags.split() + ['--workers', m[len('evoc_workers'):]],
-                                                           a.timeout)
-                        elif m == ensemble_key(a.ensemble):
-                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
-                                                           a.evoc_flags.split() + ['--ensemble', str(a.ensemble)],
-                                                           a.timeout)
-                        elif m == 'evoc_grown':
-                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
-                                                           a.evoc_flags.split() + ['--fallback-significance', '-1'],
-                                                           a.timeout)
-                        elif m == 'evoc_linear':
-                            record['models'][m] = run_evoc(a.evoc, train_csv, test_csv, work, seed, a.epochs,
-                                                           ['--max-ops', '0'], a.timeout)
+                                                           evoc_flags[m], a.timeout)
                         elif m == 'prototype':
                             record['models'][m] = run_prototype(a.prototype, full, cls, seed, a.epochs, a.timeout)
                         elif m in ('linear', 'mlp', 'hgb'):

@@ -442,7 +442,7 @@ void register_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--workers", args->workers,
                   "train on this many processes of this machine (data-parallel: each trains on its share of "
-                  "every minibatch); each step exchanges gradients (20-50 us between two processes of one "
+                  "every minibatch); each step exchanges gradients (20-35 us between two processes of one "
                   "machine, more when they outnumber its cores), so it pays when steps take far longer: "
                   "--batch 4096 and up on 2 cores; --islands uses the cores without an exchange per step")
       ->capture_default_str();
