@@ -252,7 +252,7 @@ TextTable parse_text(std::string_view text, std::string_view file) {
 
 TextTable read_text(const std::string& path) { return parse_text(read_file(path), path); }
 
-std::string format_row(const std::vector<std::string>& cells) {
+std::string format_row(std::span<const std::string> cells) {
   std::string out;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const std::string& c = cells[i];

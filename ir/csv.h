@@ -2,6 +2,7 @@
 // Every problem is an evoc::ParseError naming file, line and column.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,7 +57,7 @@ TextTable parse_text(std::string_view text, std::string_view file = "<input>");
 /// Reads and parses a file into cell texts.
 TextTable read_text(const std::string& path);
 /// One CSV record of `cells` (quoted where needed), without a line ending.
-std::string format_row(const std::vector<std::string>& cells);
+std::string format_row(std::span<const std::string> cells);
 /// Splits one CSV record (as format_row writes it) into its cells; throws evoc::Error on an
 /// unterminated quote.
 std::vector<std::string> parse_row(std::string_view record);

@@ -1,6 +1,7 @@
 // The column schema of a model and its metadata form (see schema.h).
 #include "ir/schema.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -18,9 +19,14 @@ constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 }  // namespace
 
 bool is_missing_cell(std::string_view cell) {
-  for (std::string_view token : {"", "NA", "N/A", "NaN", "nan", "NAN", "?", "null", "NULL", "None"})
-    if (cell == token) return true;
-  return false;
+  // Every token is at most 4 characters and starts with one of these: most cells (numbers)
+  // are told apart by their first character.
+  if (cell.size() > 4) return false;
+  if (cell.empty()) return true;
+  const char first = cell.front();
+  if (first != 'N' && first != 'n' && first != '?') return false;
+  static constexpr std::string_view kTokens[] = {"NA", "N/A", "NaN", "nan", "NAN", "?", "null", "NULL", "None"};
+  return std::find(std::begin(kTokens), std::end(kTokens), cell) != std::end(kTokens);
 }
 
 std::optional<float> parse_number(std::string_view cell) {

@@ -91,7 +91,7 @@ std::string format_outputs(const ir::Module& m, const std::vector<float>& y, std
   if (with_p) header.insert(header.end(), classes.begin(), classes.end());
   std::string out = csv::format_row(header) + '\n';
   for (std::size_t r = 0; r < n; ++r) {
-    out += csv::format_row({classes[static_cast<std::size_t>(label[r])]});
+    out += csv::format_row(std::vector<std::string>{classes[static_cast<std::size_t>(label[r])]});
     if (with_p)
       for (std::size_t c = 0; c < k; ++c) out += ',' + ir::format_float(p[r * k + c]);
     out += '\n';

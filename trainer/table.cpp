@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <span>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -29,10 +30,20 @@ namespace evoc::trainer {
 
 namespace {
 
+/// What the kind of a column is decided on. The texts are counted only for a column that may be
+/// categorical (numeric columns have as many texts as rows: counting them was most of the time
+/// a large numeric table took to load).
 struct ColumnStats {
   std::size_t missing = 0;
   std::size_t numbers = 0;       ///< non-missing cells that are numbers
-  std::unordered_map<std::string, std::size_t> counts;  ///< non-missing cell -> rows
+  const std::string* first = nullptr;  ///< the first non-missing cell
+  bool one_text = true;          ///< every non-missing cell is *first
+  std::unordered_map<std::string, std::size_t> counts;  ///< non-missing cell -> rows (count_texts)
+
+  void count_texts(const csv::TextTable& t, const std::vector<std::size_t>& rows, std::size_t c) {
+    for (std::size_t r : rows)
+      if (const std::string& cell = t.at(r, c); !ir::is_missing_cell(cell)) ++counts[cell];
+  }
 };
 
 bool contains(const std::vector<std::string>& list, const std::string& name) {
@@ -165,7 +176,8 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
         continue;
       }
       if (ir::parse_number(cell)) ++s.numbers;
-      ++s.counts[cell];
+      if (!s.first) s.first = &cell;
+      else if (s.one_text && cell != *s.first) s.one_text = false;
     }
     const std::size_t present = rows.size() - s.missing;
     auto drop = [&](const std::string& why) {
@@ -189,10 +201,11 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
                               "empty, NA, NaN, ?, null)",
                               path, t.lines[r], name, t.at(r, c).substr(0, 40)));
     }
-    if (s.counts.size() == 1 && s.missing == 0) {
-      drop(fmt::format("it is '{}' in every row", s.counts.begin()->first.substr(0, 40)));
+    if (s.one_text && s.missing == 0) {
+      drop(fmt::format("it is '{}' in every row", s.first->substr(0, 40)));
       continue;
     }
+    if (categorical) s.count_texts(t, rows, c);
     if (categorical && !forced_categorical && s.counts.size() == rows.size() && rows.size() > 2) {
       drop("a distinct text in every row (an ID?); --categorical keeps it");
       continue;
@@ -254,9 +267,11 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
       values.reserve(present);
       for (std::size_t r : rows)
         if (auto v = ir::parse_number(t.at(r, c))) values.push_back(*v);
-      std::sort(values.begin(), values.end());
       const std::size_t n = values.size();
-      const float median = n % 2 ? values[n / 2] : static_cast<float>((double(values[n / 2 - 1]) + values[n / 2]) / 2);
+      const auto middle = values.begin() + static_cast<std::ptrdiff_t>(n / 2);
+      std::nth_element(values.begin(), middle, values.end());  // then below it: the lower half
+      const float median =
+          n % 2 ? *middle : static_cast<float>((double(*std::max_element(values.begin(), middle)) + *middle) / 2);
       data.feature_names.push_back(name);
       data.derived.push_back({.column = index, .kind = DerivedFeature::Kind::Value, .fill = median, .level = 0, .weights = {}});
       if (s.missing > 0) {
@@ -274,8 +289,7 @@ Dataset load_table(const std::string& path, const TableOptions& options) {
 
   data.raw_rows.push_back(csv::format_row(t.columns));
   for (std::size_t r : rows)
-    data.raw_rows.push_back(csv::format_row(std::vector<std::string>(t.cells.begin() + r * t.cols(),
-                                                                     t.cells.begin() + (r + 1) * t.cols())));
+    data.raw_rows.push_back(csv::format_row(std::span(t.cells).subspan(r * t.cols(), t.cols())));
 
   // ---- the features, row by row ----
   const std::size_t width = data.derived.size();

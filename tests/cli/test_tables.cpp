@@ -42,7 +42,7 @@ std::string customer_table(int rows, uint32_t seed, bool unseen) {
     const float logit = 3.0f * x1 * x2 + (region == 0 ? 1.0f : region == 4 ? -1.0f : 0.0f) +
                         (product % 7 == 0 ? 1.0f : 0.0f) + 0.3f * x3 + 0.5f * normal(rng);
     auto cell = [&](float v) { return uniform(rng) < 0.1f ? std::string() : fmt::format("{:.4f}", v); };
-    std::string region_cell = csv::format_row({regions[region]});
+    std::string region_cell = csv::format_row(std::vector<std::string>{regions[region]});
     std::string product_cell = fmt::format("p{:02d}", product);
     if (unseen && r % 7 == 0) region_cell = "atlantis";
     if (unseen && r % 11 == 0) product_cell = r % 2 ? "" : "p99";
@@ -270,6 +270,20 @@ TEST_CASE("tables: the shapes of docs/bad-inputs.md") {
   CHECK(ir::parse_module(ir::print_module(m)) == m);
   auto run = run_evoc("run " + tmp.file("t.evir") + " -i " + tmp.file("t.csv"));
   CHECK(run.status == 0);
+
+  // One text in every row (a word, a number) drops the column; the median of an even and of an
+  // odd number of values fills the gaps.
+  text = "word,three,even,odd,v,y\n";
+  for (int r = 0; r < 40; ++r)
+    text += fmt::format("x,3,{},{},{},{}\n", r % 2 ? "" : r % 4 ? "4" : "1", r < 3 ? std::string(1, "715"[r]) : "NA",
+                        r % 7, r % 3 ? "a" : "b");
+  write_file_atomic(tmp.file("c.csv"), text);
+  r = run_evoc("train " + tmp.file("c.csv") + " -o " + tmp.file("c.evir") + " --epochs 1 --max-ops 0");
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.err.find("column 'word' dropped: it is 'x' in every row") != std::string::npos);
+  CHECK(r.err.find("column 'three' dropped: it is '3' in every row") != std::string::npos);
+  CHECK(r.err.find("column 'even': numeric, 20 missing cells (imputed with the median 2.5,") != std::string::npos);
+  CHECK(r.err.find("column 'odd': numeric, 37 missing cells (imputed with the median 5,") != std::string::npos);
 
   // A categorical target with one class.
   write_file_atomic(tmp.file("one.csv"), "a,y\n1,yes\n2,yes\n3,yes\n");
