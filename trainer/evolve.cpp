@@ -353,16 +353,27 @@ Evaluation score_outputs(const torch::Tensor& out, const torch::Tensor& y, Task 
   return e;
 }
 
-Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
+/// The outputs of `net` on rows `x` in evaluation mode: in plain loops where the fused step
+/// covers the network (fused_eval_outputs: the exported module's arithmetic), else LibTorch's.
+torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
   torch::NoGradGuard no_grad;
+  if (!fused_step_covers(net, x)) return forward(net, x, Mode::Eval).output;
+  const torch::Tensor rows = x.contiguous();
+  torch::Tensor out = torch::empty({rows.size(0), net.layers.front().n_out});
+  fused_eval_outputs(net, rows.data_ptr<float>(), rows.size(0), out.data_ptr<float>());
+  return out;
+}
+
+Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   ThreadScope threads(split.threads);
   torch::Tensor out;
   if (split.shards) {
     auto [first, count] = shard_of(split.x.size(0), split.shards);
-    out = gather_rows(*split.shards, forward(net, split.x.narrow(0, first, count), Mode::Eval).output);
+    out = gather_rows(*split.shards, eval_outputs(net, split.x.narrow(0, first, count)));
   } else {
-    out = forward(net, split.x, Mode::Eval).output;
+    out = eval_outputs(net, split.x);
   }
+  torch::NoGradGuard no_grad;
   return score_outputs(out, split.y, task);
 }
 
@@ -561,12 +572,6 @@ double train_epoch(Network& net, const std::vector<int64_t>& order, const Proble
 /// clamped to these.
 constexpr int kFallbackFolds = 5;
 constexpr int kRefitEpochsMin = 5, kRefitEpochsMax = 20;
-
-/// The outputs of `net` on `x` in evaluation mode.
-torch::Tensor eval_outputs(Network& net, const torch::Tensor& x) {
-  torch::NoGradGuard no_grad;
-  return forward(net, x, Mode::Eval).output;
-}
 
 /// `p` with `x`, `y` as its training rows.
 Problem with_training_rows(const Problem& p, const torch::Tensor& x, const torch::Tensor& y) {

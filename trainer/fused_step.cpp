@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cmath>
 
+#include <ATen/Parallel.h>
+
 #include "ir/scalar.h"
 
 namespace evoc::trainer {
@@ -89,6 +91,53 @@ float* floats(const torch::Tensor& t) { return t.data_ptr<float>(); }
 bool usable(const torch::Tensor& t) {
   return t.defined() && t.device().is_cpu() && t.scalar_type() == torch::kFloat && t.is_contiguous();
 }
+
+/// The operands of op `k` of `layer` on the `n` rows of a [columns][n] buffer: a column's rows,
+/// or (where the pointer is null) one of the op's scalars.
+struct OpOperands {
+  const float *a = nullptr, *b = nullptr;
+  float sa = 0, sb = 0;
+  bool binary = false;
+};
+
+OpOperands operands_of(const Layer& layer, int k, const float* columns, int64_t n) {
+  const OpNode& op = layer.ops[k];
+  const float* scalars = floats(layer.scalars.value);
+  auto rows_of = [&](const Operand& o) -> const float* {
+    if (o.kind == Operand::Kind::Scalar) return nullptr;
+    return columns + static_cast<std::size_t>(o.kind == Operand::Kind::Input ? o.index : layer.n_in + o.index) * n;
+  };
+  OpOperands in;
+  in.binary = ir::is_binary(op.kind);
+  in.a = rows_of(op.a);
+  in.b = in.binary ? rows_of(op.b) : nullptr;
+  in.sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
+  in.sb = in.binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
+  return in;
+}
+
+/// Op `k` of `layer` on the `n` rows of the [columns][n] buffer `columns`, into `raw`, in the
+/// IR's scalar semantics (as the exported module computes it).
+void op_outputs(const Layer& layer, int k, const float* columns, int64_t n, float* raw) {
+  const ir::Op kind = layer.ops[k].kind;
+  const OpOperands in = operands_of(layer, k, columns, n);
+  ir::FloatArith arith;
+  if (in.binary) {
+    for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::binary(arith, kind, in.a ? in.a[i] : in.sa, in.b ? in.b[i] : in.sb);
+  } else {
+    for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::unary(arith, kind, in.a ? in.a[i] : in.sa);
+  }
+}
+
+/// The frozen normalisation of an op with running statistics `mean` and `var`, as frozen_norm()
+/// computes it: z = raw * scale + shift.
+std::pair<float, float> frozen_map(Norm norm, float mean, float var) {
+  const float scale = 1.0f / std::sqrt(var + kNormEps);
+  return {scale, norm == Norm::Batch ? -mean * scale : 0.0f};
+}
+
+/// Rows per block of an evaluation: the block's columns stay in the core's caches.
+constexpr int64_t kEvalBlock = 256;
 
 /// The normalisation of op outputs `raw[0..n)` in training mode, in place into `z`; records the
 /// affine map and updates the running statistics of op `k` as normalise() does.
@@ -211,7 +260,6 @@ double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_
   Layer& layer = net.layers.front();
   const int n_in = layer.n_in, n_out = layer.n_out, n_ops = static_cast<int>(layer.ops.size());
   const int columns = layer.columns();
-  const float* scalars = floats(layer.scalars.value);
   const float* weight = floats(layer.weight.value);  // [n_out][columns], natural order
   const float* bias = floats(layer.bias.value);
   w.columns.resize(static_cast<std::size_t>(columns) * n);
@@ -222,26 +270,13 @@ double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_
   w.scale.resize(n_ops);
   auto column = [&](int c) { return w.columns.data() + static_cast<std::size_t>(c) * n; };
   auto grad = [&](int c) { return w.grads.data() + static_cast<std::size_t>(c) * n; };
-  auto operand_column = [&](const Operand& o) { return o.kind == Operand::Kind::Input ? o.index : n_in + o.index; };
 
   // Forward: the inputs, then every op in order (an op reads only earlier columns).
   for (int64_t i = 0; i < n; ++i)
     for (int c = 0; c < n_in; ++c) column(c)[i] = x[rows[i] * n_in + c];
-  ir::FloatArith arith;
   for (int k = 0; k < n_ops; ++k) {
-    const OpNode& op = layer.ops[k];
     float* raw = w.raw.data() + static_cast<std::size_t>(k) * n;
-    const bool binary = ir::is_binary(op.kind);
-    const float* a = op.a.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.a));
-    const float* b = !binary || op.b.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.b));
-    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
-    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
-    if (binary) {
-      for (int64_t i = 0; i < n; ++i)
-        raw[i] = ir::scalar::binary(arith, op.kind, a ? a[i] : sa, b ? b[i] : sb);
-    } else {
-      for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::unary(arith, op.kind, a ? a[i] : sa);
-    }
+    op_outputs(layer, k, w.columns.data(), n, raw);
     normalise_train(layer, net.norm, k, raw, column(n_in + k), n, w.centre[k], w.scale[k]);
   }
   // The head: outputs[i][o] = bias[o] + sum_c weight[o][c] * column c.
@@ -284,17 +319,14 @@ double fused_gradients(Network& net, const float* x, const int64_t* rows, int64_
     double* dr = grad(n_in + k);
     normalise_backward(net.norm, column(n_in + k), dr, n, w.scale[k]);
     const float* raw = w.raw.data() + static_cast<std::size_t>(k) * n;
-    const bool binary = ir::is_binary(op.kind);
-    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
-    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
-    const float* a = op.a.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.a));
-    const float* b = !binary || op.b.kind == Operand::Kind::Scalar ? nullptr : column(operand_column(op.b));
+    const OpOperands in = operands_of(layer, k, w.columns.data(), n);
+    const bool binary = in.binary;
     // Where each operand's gradient goes: an op's column, a scalar's sum, or nowhere (inputs).
     double* to_a = op.a.kind == Operand::Kind::Op ? grad(n_in + op.a.index) : nullptr;
     double* to_b = binary && op.b.kind == Operand::Kind::Op ? grad(n_in + op.b.index) : nullptr;
     double scalar_a = 0, scalar_b = 0;
     for (int64_t i = 0; i < n; ++i) {
-      const Partials d = partials(op.kind, a ? a[i] : sa, b ? b[i] : sb, raw[i]);
+      const Partials d = partials(op.kind, in.a ? in.a[i] : in.sa, in.b ? in.b[i] : in.sb, raw[i]);
       const double ga = dr[i] * d.da, gb = dr[i] * d.db;
       if (to_a) to_a[i] += ga;
       else scalar_a += ga;
@@ -326,50 +358,81 @@ void fused_recompute_statistics(Network& net, const float* x, int64_t n) {
   Layer& layer = net.layers.front();
   const int n_in = layer.n_in, n_ops = static_cast<int>(layer.ops.size());
   if (net.norm == Norm::None || n_ops == 0 || n == 0) return;
-  const float* scalars = floats(layer.scalars.value);
   float* running_mean = floats(layer.running_mean);
   float* running_var = floats(layer.running_var);
   std::vector<float> columns(static_cast<std::size_t>(layer.columns()) * n);
   auto column = [&](int c) { return columns.data() + static_cast<std::size_t>(c) * n; };
   for (int64_t i = 0; i < n; ++i)
     for (int c = 0; c < n_in; ++c) column(c)[i] = x[i * n_in + c];
-  ir::FloatArith arith;
   const double rows = static_cast<double>(n);
   for (int k = 0; k < n_ops; ++k) {
-    const OpNode& op = layer.ops[k];
     float* out = column(n_in + k);
-    const bool binary = ir::is_binary(op.kind);
-    auto source = [&](const Operand& o) -> const float* {
-      if (o.kind == Operand::Kind::Scalar) return nullptr;
-      return column(o.kind == Operand::Kind::Input ? o.index : n_in + o.index);
-    };
-    const float* a = source(op.a);
-    const float* b = binary ? source(op.b) : nullptr;
-    const float sa = op.a.kind == Operand::Kind::Scalar ? scalars[2 * k + op.a.index] : 0.0f;
-    const float sb = binary && op.b.kind == Operand::Kind::Scalar ? scalars[2 * k + op.b.index] : 0.0f;
+    op_outputs(layer, k, columns.data(), n, out);
     double sum = 0, squares = 0;
     for (int64_t i = 0; i < n; ++i) {
-      out[i] = binary ? ir::scalar::binary(arith, op.kind, a ? a[i] : sa, b ? b[i] : sb)
-                      : ir::scalar::unary(arith, op.kind, a ? a[i] : sa);
       sum += out[i];
       squares += double(out[i]) * out[i];
     }
-    // The frozen map of frozen_norm(): scale 1 / sqrt(var + eps), shift -mean * scale (batch).
-    float scale = 0, shift = 0;
     if (net.norm == Norm::Batch) {
       const double mean = sum / rows;
       double deviations = 0;
       for (int64_t i = 0; i < n; ++i) deviations += (out[i] - mean) * (out[i] - mean);
       running_mean[k] = static_cast<float>(mean);
       running_var[k] = static_cast<float>(deviations / rows);
-      scale = 1.0f / std::sqrt(running_var[k] + kNormEps);
-      shift = -running_mean[k] * scale;
     } else {
       running_var[k] = static_cast<float>(squares / rows);
-      scale = 1.0f / std::sqrt(running_var[k] + kNormEps);
     }
+    const auto [scale, shift] = frozen_map(net.norm, running_mean[k], running_var[k]);
     for (int64_t i = 0; i < n; ++i) out[i] = out[i] * scale + shift;
   }
+}
+
+void fused_eval_outputs(const Network& net, const float* x, int64_t n, float* out) {
+  const Layer& layer = net.layers.front();
+  const int n_in = layer.n_in, n_out = layer.n_out, n_ops = static_cast<int>(layer.ops.size());
+  const int columns = layer.columns();
+  const float* weight = floats(layer.weight.value);  // [n_out][columns], natural order
+  const float* bias = floats(layer.bias.value);
+  std::vector<std::pair<float, float>> maps;
+  for (int k = 0; k < n_ops && net.norm != Norm::None; ++k)
+    maps.push_back(frozen_map(net.norm, floats(layer.running_mean)[k], floats(layer.running_var)[k]));
+  at::parallel_for(0, n, kEvalBlock, [&](int64_t begin, int64_t end) {
+    std::vector<float> buffer(static_cast<std::size_t>(columns) * kEvalBlock);
+    std::vector<float> partials(static_cast<std::size_t>(ir::scalar::kDotPartials) * kEvalBlock);
+    for (int64_t start = begin; start < end; start += kEvalBlock) {
+      const int64_t m = std::min(kEvalBlock, end - start);
+      auto column = [&](int c) { return buffer.data() + static_cast<std::size_t>(c) * m; };
+      for (int64_t i = 0; i < m; ++i)
+        for (int c = 0; c < n_in; ++c) column(c)[i] = x[(start + i) * n_in + c];
+      for (int k = 0; k < n_ops; ++k) {
+        float* z = column(n_in + k);
+        op_outputs(layer, k, buffer.data(), m, z);
+        if (net.norm == Norm::None) continue;
+        const auto [scale, shift] = maps[k];
+        for (int64_t i = 0; i < m; ++i) z[i] = z[i] * scale + shift;
+      }
+      // The head in the IR's dot order (ir::scalar::DotSum), row by row as ordered_head():
+      // term c into partial c mod kDotPartials, the partials left to right, then the bias.
+      for (int o = 0; o < n_out; ++o) {
+        for (int c = 0; c < columns; ++c) {
+          float* partial = partials.data() + static_cast<std::size_t>(c % ir::scalar::kDotPartials) * m;
+          const float wc = weight[o * columns + c];
+          const float* z = column(c);
+          if (c < static_cast<int>(ir::scalar::kDotPartials)) {
+            for (int64_t i = 0; i < m; ++i) partial[i] = wc * z[i];
+          } else {
+            for (int64_t i = 0; i < m; ++i) partial[i] = partial[i] + wc * z[i];
+          }
+        }
+        const int used = std::min<int>(columns, static_cast<int>(ir::scalar::kDotPartials));
+        for (int64_t i = 0; i < m; ++i) {
+          float sum = used ? partials[i] : 0.0f;
+          for (int j = 1; j < used; ++j) sum = sum + partials[static_cast<std::size_t>(j) * m + i];
+          out[(start + i) * n_out + o] = used ? sum + bias[o] : bias[o];
+        }
+      }
+    }
+  });
 }
 
 int64_t fused_steps_taken() { return steps_taken.load(std::memory_order_relaxed); }

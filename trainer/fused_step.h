@@ -6,8 +6,9 @@
 // same step in plain loops over a [columns x rows] buffer, on the float data of the network's
 // own tensors: the training-mode forward pass (forward(Mode::Train): batch statistics, running
 // statistics updated), the loss (mean squared error or cross-entropy), its gradients, and the
-// Adam / AdamW step (optimizer_step); and the recomputation of the frozen statistics over the
-// training rows (recompute_statistics), three times an epoch. The forward pass is float, as LibTorch's; op kinds compute
+// Adam / AdamW step (optimizer_step); the recomputation of the frozen statistics over the
+// training rows (recompute_statistics), three times an epoch; and the evaluation forward pass
+// over the validation rows (forward(Mode::Eval), a third of an epoch through LibTorch). The forward pass is float, as LibTorch's; op kinds compute
 // with the IR's scalar semantics (ir/scalar.h), so transcendentals differ from LibTorch's by a
 // few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
 // case of one function, with LibTorch's conventions where calculus leaves a choice (min / max
@@ -66,5 +67,13 @@ void fused_optimizer_step(Network& net, const FusedGradients& g, Optimizer optim
 /// ([n][n_in], row-major): op by op in natural order, each op's statistics over the rows, then its
 /// output normalised with them frozen (as the evaluation forward pass does) for the ops after it.
 void fused_recompute_statistics(Network& net, const float* x, int64_t n);
+
+/// forward(Mode::Eval) for a network fused steps cover, on `n` standardised rows `x`
+/// ([n][n_in], row-major), into `out` ([n][n_out]): op by op in the IR's scalar semantics,
+/// normalised with the frozen statistics, then the head in the IR's `dot` order. It computes
+/// what the exported module computes from the standardised rows, bit for bit; LibTorch's
+/// evaluation differs from it where ops are transcendental, by a few ulp. Rows are split over
+/// LibTorch's intra-op threads in blocks.
+void fused_eval_outputs(const Network& net, const float* x, int64_t n, float* out);
 
 }  // namespace evoc::trainer

@@ -3,15 +3,18 @@
 // and the gradients agree with LibTorch's step in double precision, the running statistics and
 // the Adam / AdamW update with its step in float, within 1e-5 of the tensor's scale (1e-6 for the
 // update); the recomputed frozen statistics agree likewise; and a default run takes the fused
-// path (a run of two layers does not).
+// path (a run of two layers does not). The fused evaluation computes the exported module.
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include <doctest/doctest.h>
 #include <fmt/core.h>
 
+#include "ir/interpreter.h"
 #include "trainer/fused_step.h"
 #include "trainer/network.h"
 #include "trainer/random.h"
@@ -303,4 +306,50 @@ TEST_CASE("a default run takes the fused step; a run of two layers does not") {
   before = fused_steps_taken();
   train(data, o);
   CHECK(fused_steps_taken() == before);
+}
+
+TEST_CASE("fused evaluation computes the exported module bit for bit, and LibTorch's evaluation within rounding") {
+  torch::manual_seed(17);
+  Random random(19);
+  const std::vector<ir::Op> kinds = evolvable_kinds();
+  const int64_t rows = 3 * 256 + 77;  // whole blocks of rows and a part
+  for (Norm norm : {Norm::Batch, Norm::L2Batch, Norm::None}) {
+    for (int trial = 0; trial < 6; ++trial) {
+      CAPTURE(norm_name(norm));
+      CAPTURE(trial);
+      std::vector<ir::Op> pool = kinds;
+      if (trial > 0) std::shuffle(pool.begin(), pool.end(), std::mt19937(trial));
+      const int outputs = trial % 2 ? 3 : 1;
+      Network net = random_network(norm, outputs, trial == 5 ? 0 : static_cast<int>(kinds.size()) + 6, pool, random);
+      torch::Tensor x = torch::randn({rows, kFeatures});
+      x.select(1, 0).uniform_(0.5, 2.0);
+      for (int c : {3, 4}) x.select(1, c).random_(0, 3);
+      fused_recompute_statistics(net, x.data_ptr<float>(), rows);
+      std::vector<float> fused(static_cast<std::size_t>(rows * outputs));
+      fused_eval_outputs(net, x.data_ptr<float>(), rows, fused.data());
+
+      std::vector<std::string> inputs, names;
+      for (int c = 0; c < kFeatures; ++c) inputs.push_back(fmt::format("x{}", c));
+      for (int o = 0; o < outputs; ++o) names.push_back(fmt::format("y{}", o));
+      const ir::Module m = export_module(net, "eval", inputs, names);  // inputs: scale 1, shift 0
+      std::vector<float> interpreted(fused.size());
+      ir::interpret(m, x.data_ptr<float>(), rows, kFeatures, interpreted.data(), outputs);
+      int differ = 0;
+      for (std::size_t i = 0; i < fused.size(); ++i)
+        differ += std::bit_cast<uint32_t>(fused[i]) != std::bit_cast<uint32_t>(interpreted[i]) &&
+                  !(std::isnan(fused[i]) && std::isnan(interpreted[i]));
+      CHECK(differ == 0);
+
+      // On two threads, in blocks: the same bits.
+      torch::set_num_threads(2);
+      std::vector<float> threaded(fused.size());
+      fused_eval_outputs(net, x.data_ptr<float>(), rows, threaded.data());
+      torch::set_num_threads(1);
+      CHECK(std::memcmp(threaded.data(), fused.data(), fused.size() * sizeof(float)) == 0);
+
+      torch::NoGradGuard no_grad;
+      const torch::Tensor lib = forward(net, x, Mode::Eval).output;
+      check_close(lib, torch::tensor(fused).reshape(lib.sizes()), "outputs", 1e-4);
+    }
+  }
 }
