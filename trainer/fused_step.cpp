@@ -116,16 +116,59 @@ OpOperands operands_of(const Layer& layer, int k, const float* columns, int64_t 
   return in;
 }
 
+/// An operand of an op over rows: a column, or one scalar for every row.
+struct ColumnRows {
+  const float* p;
+  float operator[](int64_t i) const { return p[i]; }
+};
+struct ScalarRows {
+  float v;
+  float operator[](int64_t) const { return v; }
+};
+
+/// raw[i] = K(a[i], b[i]) for a kind known at compile time: the kind's switch in ir/scalar.h
+/// folds away and the loop is the kind's arithmetic alone (flatten inlines it whole), which the
+/// compiler may vectorise without changing a bit (no reassociation, no contraction).
+template <ir::Op K, int Arity, class A, class B>
+[[gnu::flatten]] void kind_rows(A a, B b, int64_t n, float* raw) {
+  ir::FloatArith arith;
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (Arity == 2) raw[i] = ir::scalar::binary(arith, K, a[i], b[i]);
+    else raw[i] = ir::scalar::unary(arith, K, a[i]);
+  }
+}
+
+template <ir::Op K, int Arity, int Immediates>
+void kind_rows(const OpOperands& in, int64_t n, float* raw) {
+  if constexpr ((Arity == 1 || Arity == 2) && Immediates == 0) {
+    const ColumnRows a{in.a}, b{in.b};
+    const ScalarRows sa{in.sa}, sb{in.sb};
+    if constexpr (Arity == 1) {
+      if (in.a) kind_rows<K, 1>(a, a, n, raw);
+      else kind_rows<K, 1>(sa, sa, n, raw);
+    } else if (in.a && in.b) {
+      kind_rows<K, 2>(a, b, n, raw);
+    } else if (in.a) {
+      kind_rows<K, 2>(a, sb, n, raw);
+    } else if (in.b) {
+      kind_rows<K, 2>(sa, b, n, raw);
+    } else {
+      kind_rows<K, 2>(sa, sb, n, raw);
+    }
+  }
+}
+
 /// Op `k` of `layer` on the `n` rows of the [columns][n] buffer `columns`, into `raw`, in the
 /// IR's scalar semantics (as the exported module computes it).
 void op_outputs(const Layer& layer, int k, const float* columns, int64_t n, float* raw) {
-  const ir::Op kind = layer.ops[k].kind;
   const OpOperands in = operands_of(layer, k, columns, n);
-  ir::FloatArith arith;
-  if (in.binary) {
-    for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::binary(arith, kind, in.a ? in.a[i] : in.sa, in.b ? in.b[i] : in.sb);
-  } else {
-    for (int64_t i = 0; i < n; ++i) raw[i] = ir::scalar::unary(arith, kind, in.a ? in.a[i] : in.sa);
+  switch (layer.ops[k].kind) {
+#define EVOC_OP(Enum, name, arity, immediates, flags, identity, absorbing) \
+  case ir::Op::Enum:                                                      \
+    kind_rows<ir::Op::Enum, arity, immediates>(in, n, raw);               \
+    return;
+#include "ir/ops.def"
+#undef EVOC_OP
   }
 }
 
