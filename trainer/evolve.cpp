@@ -729,28 +729,45 @@ Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
   return {keep ? &run.best : &run.linear_best, !keep, false, verdict(!keep, "validation", evolved, linear, p.task), 0};
 }
 
+/// Sums doubles in place over the ranks of a data-parallel run (the same bits on every rank);
+/// leaves them as they are for a process alone.
+using SumOverRanks = std::function<void(double* values, std::size_t n)>;
+
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
 /// on one scoring batch; `host_*` are the same on the CPU, contiguous, for candidate scoring.
+/// Data-parallel, the batch is this rank's share of the scoring rows (`rows` in all), the
+/// gradients those of the mean loss over all of them, and g_squares summed over the ranks.
 struct Scoring {
   std::vector<torch::Tensor> columns, gradients;
   std::vector<torch::Tensor> host_columns, host_gradients;
+  std::vector<double> g_squares;  ///< per layer: the sum of the squared gradients over the rows
+  int64_t rows = 0;               ///< scoring rows over every rank
 };
 
-Scoring score_batch(Network& net, const torch::Tensor& x, const torch::Tensor& y, Task task) {
+Scoring score_batch(Network& net, const torch::Tensor& x, const torch::Tensor& y, Task task, int64_t rows,
+                    const SumOverRanks& over_ranks) {
   Trace trace = forward(net, x, Mode::Eval, /*keep_columns=*/true);
   torch::Tensor loss = loss_of(trace.output, y, task);
+  if (x.size(0) != rows) loss = loss * (static_cast<double>(x.size(0)) / static_cast<double>(rows));
   Scoring s;
+  s.rows = rows;
   s.gradients = torch::autograd::grad({loss}, trace.heads, {}, /*retain_graph=*/false, false, /*allow_unused=*/true);
   for (std::size_t l = 0; l < trace.columns.size(); ++l) {
     s.columns.push_back(trace.columns[l].detach());
     if (!s.gradients[l].defined()) s.gradients[l] = torch::zeros_like(trace.heads[l]);
     s.host_columns.push_back(s.columns[l].to(torch::kCPU).contiguous());
     s.host_gradients.push_back(s.gradients[l].detach().to(torch::kCPU).contiguous());
+    const torch::Tensor& g = s.host_gradients.back();
+    const float* v = g.data_ptr<float>();
+    double g_squares = 0;
+    for (int64_t i = 0; i < g.numel(); ++i) g_squares += double(v[i]) * v[i];
+    s.g_squares.push_back(g_squares);
   }
+  over_ranks(s.g_squares.data(), s.g_squares.size());
   return s;
 }
 
-/// A candidate op with its score and the batch statistics of its output.
+/// A candidate op with its score and the statistics of its output over the scoring rows.
 struct Candidate {
   int layer = 0;
   OpNode op;
@@ -780,114 +797,192 @@ Candidate draw_candidate(const Network& net, const Scoring& s, const Options& o,
   return c;
 }
 
-/// Scores `c` on the scoring batch: |z^T G| / (|z| |G|), z the standardised output of the
-/// candidate and G the loss gradient w.r.t. its layer's outputs (the Cascade-Correlation
-/// criterion, as a cosine so that layers compare). Also records the output's statistics.
-/// False if the output is not finite on the batch. Plain loops over the batch (a few hundred
-/// rows: LibTorch's dispatch would cost more than the arithmetic), the op in the IR's semantics.
-bool evaluate_candidate(Candidate& c, const Network& net, const Scoring& s) {
-  const Layer& layer = net.layers[c.layer];
-  const torch::Tensor& columns = s.host_columns[c.layer];
-  const torch::Tensor& gradients = s.host_gradients[c.layer];
-  const int64_t rows = columns.size(0), width = columns.size(1), outputs = gradients.size(1);
-  const float* x = columns.data_ptr<float>();
-  const float* g = gradients.data_ptr<float>();
-  auto operand = [&](const Operand& o, int64_t i) {
-    if (o.kind == Operand::Kind::Scalar) return c.scalars[o.index];
-    return x[i * width + (o.kind == Operand::Kind::Input ? o.index : layer.n_in + o.index)];
-  };
-  const bool binary = ir::is_binary(c.op.kind);
-  std::vector<float> raw(rows);
-  double sum = 0, squares = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    raw[i] = binary ? ir::eval_binary(c.op.kind, operand(c.op.a, i), operand(c.op.b, i))
-                    : ir::eval_unary(c.op.kind, operand(c.op.a, i));
-    if (!std::isfinite(raw[i])) return false;
-    sum += raw[i];
-    squares += double(raw[i]) * raw[i];
+/// Scores candidates `cs` on the scoring rows: |z^T G| / (|z| |G|), z the standardised output
+/// of a candidate and G the loss gradient w.r.t. its layer's outputs (the Cascade-Correlation
+/// criterion, as a cosine so that layers compare); records each output's statistics. Returns
+/// whether each is valid (its output finite on every row). Plain loops over the batch (a few
+/// hundred rows: LibTorch's dispatch would cost more than the arithmetic), the op in the IR's
+/// semantics. Every sum over the rows is summed over the ranks, all candidates' at once, in
+/// three exchanges: the sums and squares, the deviations from the mean, the products with G.
+std::vector<bool> score_candidates(std::vector<Candidate>& cs, const Network& net, const Scoring& s,
+                                   const SumOverRanks& over_ranks) {
+  const std::size_t m = cs.size();
+  const double rows = static_cast<double>(s.rows);
+  std::vector<std::vector<float>> raws(m);
+  std::vector<double> first(3 * m, 0.0);  // per candidate: non-finite rows, sum, sum of squares
+  for (std::size_t j = 0; j < m; ++j) {
+    const Candidate& c = cs[j];
+    const Layer& layer = net.layers[c.layer];
+    const torch::Tensor& columns = s.host_columns[c.layer];
+    const int64_t n = columns.size(0), width = columns.size(1);
+    const float* x = columns.data_ptr<float>();
+    auto operand = [&](const Operand& o, int64_t i) {
+      if (o.kind == Operand::Kind::Scalar) return c.scalars[o.index];
+      return x[i * width + (o.kind == Operand::Kind::Input ? o.index : layer.n_in + o.index)];
+    };
+    const bool binary = ir::is_binary(c.op.kind);
+    std::vector<float>& raw = raws[j];
+    raw.resize(n);
+    for (int64_t i = 0; i < n; ++i) {
+      raw[i] = binary ? ir::eval_binary(c.op.kind, operand(c.op.a, i), operand(c.op.b, i))
+                      : ir::eval_unary(c.op.kind, operand(c.op.a, i));
+      if (!std::isfinite(raw[i])) {
+        first[3 * j] = 1;
+        break;
+      }
+      first[3 * j + 1] += raw[i];
+      first[3 * j + 2] += double(raw[i]) * raw[i];
+    }
   }
-  const double mean = sum / static_cast<double>(rows);
-  double deviations = 0;
-  for (int64_t i = 0; i < rows; ++i) deviations += (raw[i] - mean) * (raw[i] - mean);
-  const double var = deviations / static_cast<double>(rows);
-  c.mean = static_cast<float>(mean);
-  c.var = static_cast<float>(net.norm == Norm::L2Batch ? squares / static_cast<double>(rows)
-                                                       : deviations / static_cast<double>(std::max<int64_t>(rows - 1, 1)));
-  double g_squares = 0;
-  for (int64_t i = 0; i < rows * outputs; ++i) g_squares += double(g[i]) * g[i];
-  if (var < 1e-10 || g_squares == 0) {
+  over_ranks(first.data(), first.size());
+  std::vector<bool> valid(m);
+  std::vector<double> deviations(m, 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    valid[j] = first[3 * j] == 0;
+    if (!valid[j]) continue;
+    const double mean = first[3 * j + 1] / rows;
+    for (float r : raws[j]) deviations[j] += (r - mean) * (r - mean);
+  }
+  over_ranks(deviations.data(), m);
+  // Per scored candidate: the sum of z^2, then z^T G per output of its layer.
+  std::vector<std::size_t> at(m + 1, 0);
+  for (std::size_t j = 0; j < m; ++j) {
+    Candidate& c = cs[j];
     c.score = 0;
-    return true;
+    const double var = deviations[j] / rows;
+    const bool scored = valid[j] && !(var < 1e-10 || s.g_squares[c.layer] == 0);
+    at[j + 1] = at[j] + (scored ? 1 + static_cast<std::size_t>(s.host_gradients[c.layer].size(1)) : 0);
+    if (!valid[j]) continue;
+    c.mean = static_cast<float>(first[3 * j + 1] / rows);
+    c.var = static_cast<float>(net.norm == Norm::L2Batch ? first[3 * j + 2] / rows
+                                                         : deviations[j] / std::max(rows - 1, 1.0));
   }
-  const double scale = 1 / std::sqrt(var + kNormEps);
-  std::vector<double> zg(outputs, 0.0);
-  double z_squares = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    const double z = (raw[i] - mean) * scale;
-    z_squares += z * z;
-    for (int64_t o = 0; o < outputs; ++o) zg[o] += z * g[i * outputs + o];
+  std::vector<double> third(at[m], 0.0);
+  for (std::size_t j = 0; j < m; ++j) {
+    if (at[j + 1] == at[j]) continue;
+    const Candidate& c = cs[j];
+    const torch::Tensor& gradients = s.host_gradients[c.layer];
+    const int64_t outputs = gradients.size(1);
+    const float* g = gradients.data_ptr<float>();
+    const double mean = first[3 * j + 1] / rows;
+    const double scale = 1 / std::sqrt(deviations[j] / rows + kNormEps);
+    double* z_squares = &third[at[j]];
+    double* zg = z_squares + 1;
+    for (std::size_t i = 0; i < raws[j].size(); ++i) {
+      const double z = (raws[j][i] - mean) * scale;
+      *z_squares += z * z;
+      for (int64_t o = 0; o < outputs; ++o) zg[o] += z * g[static_cast<int64_t>(i) * outputs + o];
+    }
   }
-  double zg_squares = 0;
-  for (double v : zg) zg_squares += v * v;
-  c.score = std::sqrt(zg_squares) / (std::sqrt(z_squares) * std::sqrt(g_squares));
-  if (!std::isfinite(c.score)) c.score = 0;
-  return true;
+  over_ranks(third.data(), third.size());
+  for (std::size_t j = 0; j < m; ++j) {
+    if (at[j + 1] == at[j]) continue;
+    Candidate& c = cs[j];
+    double zg_squares = 0;
+    for (std::size_t k = at[j] + 1; k < at[j + 1]; ++k) zg_squares += third[k] * third[k];
+    c.score = std::sqrt(zg_squares) / (std::sqrt(third[at[j]]) * std::sqrt(s.g_squares[c.layer]));
+    if (!std::isfinite(c.score)) c.score = 0;
+  }
+  return valid;
 }
 
-/// The leaf op with the smallest contribution: std over the batch of its output times the
-/// norm of its head column. Returns {layer, op, contribution}; layer -1 if there is none.
-std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s) {
+/// The leaf op with the smallest contribution: the std over the scoring rows of its output
+/// times the norm of its head column. Returns {layer, op, contribution}; layer -1 if there is
+/// none. The sums over the rows are summed over the ranks (two exchanges).
+std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, const SumOverRanks& over_ranks) {
   torch::NoGradGuard no_grad;
+  std::vector<double> sums, deviations;
+  std::vector<std::size_t> first;  // per layer: its ops' index into the sums
+  for (std::size_t l = 0; l < net.layers.size(); ++l) {
+    first.push_back(sums.size());
+    const Layer& layer = net.layers[l];
+    const torch::Tensor& x = s.host_columns[l];
+    const int64_t n = x.size(0), width = x.size(1);
+    for (std::size_t k = 0; k < layer.ops.size(); ++k) {
+      double sum = 0;
+      for (int64_t i = 0; i < n; ++i) sum += x.data_ptr<float>()[i * width + layer.n_in + static_cast<int64_t>(k)];
+      sums.push_back(sum);
+    }
+  }
+  over_ranks(sums.data(), sums.size());
+  const double rows = static_cast<double>(s.rows);
+  for (std::size_t l = 0; l < net.layers.size(); ++l) {
+    const Layer& layer = net.layers[l];
+    const torch::Tensor& x = s.host_columns[l];
+    const int64_t n = x.size(0), width = x.size(1);
+    for (std::size_t k = 0; k < layer.ops.size(); ++k) {
+      const double mean = sums[first[l] + k] / rows;
+      double d = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double v = x.data_ptr<float>()[i * width + layer.n_in + static_cast<int64_t>(k)] - mean;
+        d += v * v;
+      }
+      deviations.push_back(d);
+    }
+  }
+  over_ranks(deviations.data(), deviations.size());
   std::tuple<int, int, double> weakest{-1, -1, std::numeric_limits<double>::infinity()};
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const Layer& layer = net.layers[l];
     if (layer.ops.empty()) continue;
     std::vector<bool> leaf = leaf_ops(layer);
-    torch::Tensor outputs = s.columns[l].narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size()));
-    torch::Tensor heads = layer.weight.value.narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size()));
-    torch::Tensor contribution =
-        (outputs.std(0, /*unbiased=*/false) * heads.norm(2, {0})).to(torch::kCPU, torch::kDouble).contiguous();
+    const torch::Tensor heads =
+        layer.weight.value.narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size())).norm(2, {0}).to(torch::kCPU, torch::kDouble).contiguous();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {
-      double value = contribution.data_ptr<double>()[k];
+      double value = std::sqrt(deviations[first[l] + k] / rows) * heads.data_ptr<double>()[k];
       if (!std::isfinite(value)) value = 0;
-      if (leaf[k] && value < std::get<2>(weakest))
-        weakest = {static_cast<int>(l), static_cast<int>(k), value};
+      if (leaf[k] && value < std::get<2>(weakest)) weakest = {static_cast<int>(l), static_cast<int>(k), value};
     }
   }
   return weakest;
 }
 
 /// Prunes and grows; returns a description of the mutation ("" if none was possible).
+/// Data-parallel ranks score on their shares of kScoringRows rows per rank (drawn from the
+/// growth stream they share) and sum every score's terms, so that they mutate alike.
 std::string mutate(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features) {
   if (o.max_ops == 0) return "";
   OneThread one_thread;
   Network& net = run.net;
+  Cluster* cluster = o.islands ? nullptr : o.cluster;
+  const SumOverRanks over_ranks = [cluster](double* values, std::size_t n) {
+    if (cluster) cluster->sum(values, n);
+  };
   const int64_t n = p.train.x.size(0);
-  const int64_t rows = std::min(n, kScoringRows);
+  const int64_t rows = std::min(n, kScoringRows * (cluster ? cluster->size() : 1));
   std::vector<int64_t> pick(n);
   for (int64_t i = 0; i < n; ++i) pick[i] = i;
   for (int64_t i = 0; i < rows; ++i) std::swap(pick[i], pick[i + static_cast<int64_t>(run.growth.below(n - i))]);
-  pick.resize(rows);
-  torch::Tensor index = torch::tensor(pick).to(p.train.x.device());
+  auto [first, count] = shard_of(rows, cluster);
+  torch::Tensor index = torch::tensor(std::vector<int64_t>(pick.begin() + first, pick.begin() + first + count))
+                            .to(p.train.x.device());
   torch::Tensor x = p.train.x.index_select(0, index), y = p.train.y.index_select(0, index);
 
   std::vector<std::string> changes;
-  Scoring s = score_batch(net, x, y, p.task);
-  auto [layer, op, contribution] = weakest_leaf(net, s);
+  Scoring s = score_batch(net, x, y, p.task, rows, over_ranks);
+  auto [layer, op, contribution] = weakest_leaf(net, s, over_ranks);
   if (layer >= 0 && (net.total_ops() + o.grow > o.max_ops || contribution < o.prune_below)) {
     changes.push_back("-" + describe(net, layer, op, features));
     remove_op(net.layers[layer], op);
-    s = score_batch(net, x, y, p.task);
+    s = score_batch(net, x, y, p.task, rows, over_ranks);
   }
   const int to_add = std::min(o.grow, o.max_ops - net.total_ops());
   for (int added = 0; added < to_add; ++added) {
+    // Candidates are drawn until --pool of them are valid (at most 10 x --pool), scored a
+    // round at a time: each round draws as many as are still missing.
     Candidate best;
     int valid = 0;
-    for (int attempt = 0; valid < o.pool && attempt < 10 * o.pool; ++attempt) {
-      Candidate c = draw_candidate(net, s, o, run.growth);
-      if (!evaluate_candidate(c, net, s)) continue;
-      ++valid;
-      if (c.score > best.score) best = c;
+    for (int attempts = 0; valid < o.pool && attempts < 10 * o.pool;) {
+      std::vector<Candidate> round;
+      for (int i = 0; i < std::min(o.pool - valid, 10 * o.pool - attempts); ++i)
+        round.push_back(draw_candidate(net, s, o, run.growth));
+      attempts += static_cast<int>(round.size());
+      const std::vector<bool> ok = score_candidates(round, net, s, over_ranks);
+      for (std::size_t j = 0; j < round.size(); ++j) {
+        if (!ok[j]) continue;
+        ++valid;
+        if (round[j].score > best.score) best = round[j];
+      }
     }
     if (best.score < 0) break;
     Layer& target = net.layers[best.layer];
