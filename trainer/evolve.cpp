@@ -938,8 +938,9 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, 
 }
 
 /// Prunes and grows; returns a description of the mutation ("" if none was possible).
-/// Data-parallel ranks score on their shares of kScoringRows rows per rank (drawn from the
-/// growth stream they share) and sum every score's terms, so that they mutate alike.
+/// Data-parallel ranks score on their shares of the scoring rows (drawn from the growth stream
+/// they share, as a process alone draws them) and sum every score's terms: they mutate alike,
+/// and as one process would, to the rounding of the sums.
 std::string mutate(RunState& run, const Problem& p, const Options& o, const std::vector<std::string>& features) {
   if (o.max_ops == 0) return "";
   OneThread one_thread;
@@ -949,7 +950,7 @@ std::string mutate(RunState& run, const Problem& p, const Options& o, const std:
     if (cluster) cluster->sum(values, n);
   };
   const int64_t n = p.train.x.size(0);
-  const int64_t rows = std::min(n, kScoringRows * (cluster ? cluster->size() : 1));
+  const int64_t rows = std::min(n, kScoringRows);
   std::vector<int64_t> pick(n);
   for (int64_t i = 0; i < n; ++i) pick[i] = i;
   for (int64_t i = 0; i < rows; ++i) std::swap(pick[i], pick[i + static_cast<int64_t>(run.growth.below(n - i))]);
