@@ -896,11 +896,12 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, 
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     first.push_back(sums.size());
     const Layer& layer = net.layers[l];
-    const torch::Tensor& x = s.host_columns[l];
-    const int64_t n = x.size(0), width = x.size(1);
+    const torch::Tensor& columns = s.host_columns[l];
+    const int64_t n = columns.size(0), width = columns.size(1);
+    const float* x = columns.data_ptr<float>();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {
       double sum = 0;
-      for (int64_t i = 0; i < n; ++i) sum += x.data_ptr<float>()[i * width + layer.n_in + static_cast<int64_t>(k)];
+      for (int64_t i = 0; i < n; ++i) sum += x[i * width + layer.n_in + static_cast<int64_t>(k)];
       sums.push_back(sum);
     }
   }
@@ -908,13 +909,14 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, 
   const double rows = static_cast<double>(s.rows);
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const Layer& layer = net.layers[l];
-    const torch::Tensor& x = s.host_columns[l];
-    const int64_t n = x.size(0), width = x.size(1);
+    const torch::Tensor& columns = s.host_columns[l];
+    const int64_t n = columns.size(0), width = columns.size(1);
+    const float* x = columns.data_ptr<float>();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {
       const double mean = sums[first[l] + k] / rows;
       double d = 0;
       for (int64_t i = 0; i < n; ++i) {
-        const double v = x.data_ptr<float>()[i * width + layer.n_in + static_cast<int64_t>(k)] - mean;
+        const double v = x[i * width + layer.n_in + static_cast<int64_t>(k)] - mean;
         d += v * v;
       }
       deviations.push_back(d);

@@ -31,8 +31,7 @@ namespace evoc::trainer {
 namespace {
 
 /// What the kind of a column is decided on. The texts are counted only for a column that may be
-/// categorical (numeric columns have as many texts as rows: counting them was most of the time
-/// a large numeric table took to load).
+/// categorical (a numeric column has about as many distinct texts as rows).
 struct ColumnStats {
   std::size_t missing = 0;
   std::size_t numbers = 0;       ///< non-missing cells that are numbers
