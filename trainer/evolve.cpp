@@ -401,7 +401,6 @@ Evaluation evaluate(Network& net, const SplitTensors& split, Task task) {
   } else {
     out = eval_outputs(net, split.x);
   }
-  torch::NoGradGuard no_grad;
   return score_outputs(out, split.y, task);
 }
 
@@ -734,12 +733,11 @@ Choice choose(RunState& run, const Problem& p, const Options& o, bool quick,
 using SumOverRanks = std::function<void(double* values, std::size_t n)>;
 
 /// Eval-mode columns of every layer and the loss gradient w.r.t. every layer's head outputs,
-/// on one scoring batch; `host_*` are the same on the CPU, contiguous, for candidate scoring.
+/// on one scoring batch, on the CPU and contiguous (candidates are scored in plain loops).
 /// Data-parallel, the batch is this rank's share of the scoring rows (`rows` in all), the
 /// gradients those of the mean loss over all of them, and g_squares summed over the ranks.
 struct Scoring {
   std::vector<torch::Tensor> columns, gradients;
-  std::vector<torch::Tensor> host_columns, host_gradients;
   std::vector<double> g_squares;  ///< per layer: the sum of the squared gradients over the rows
   int64_t rows = 0;               ///< scoring rows over every rank
 };
@@ -751,13 +749,13 @@ Scoring score_batch(Network& net, const torch::Tensor& x, const torch::Tensor& y
   if (x.size(0) != rows) loss = loss * (static_cast<double>(x.size(0)) / static_cast<double>(rows));
   Scoring s;
   s.rows = rows;
-  s.gradients = torch::autograd::grad({loss}, trace.heads, {}, /*retain_graph=*/false, false, /*allow_unused=*/true);
+  std::vector<torch::Tensor> gradients =
+      torch::autograd::grad({loss}, trace.heads, {}, /*retain_graph=*/false, false, /*allow_unused=*/true);
   for (std::size_t l = 0; l < trace.columns.size(); ++l) {
-    s.columns.push_back(trace.columns[l].detach());
-    if (!s.gradients[l].defined()) s.gradients[l] = torch::zeros_like(trace.heads[l]);
-    s.host_columns.push_back(s.columns[l].to(torch::kCPU).contiguous());
-    s.host_gradients.push_back(s.gradients[l].detach().to(torch::kCPU).contiguous());
-    const torch::Tensor& g = s.host_gradients.back();
+    if (!gradients[l].defined()) gradients[l] = torch::zeros_like(trace.heads[l]);
+    s.columns.push_back(trace.columns[l].detach().to(torch::kCPU).contiguous());
+    s.gradients.push_back(gradients[l].detach().to(torch::kCPU).contiguous());
+    const torch::Tensor& g = s.gradients.back();
     const float* v = g.data_ptr<float>();
     double g_squares = 0;
     for (int64_t i = 0; i < g.numel(); ++i) g_squares += double(v[i]) * v[i];
@@ -813,7 +811,7 @@ std::vector<bool> score_candidates(std::vector<Candidate>& cs, const Network& ne
   for (std::size_t j = 0; j < m; ++j) {
     const Candidate& c = cs[j];
     const Layer& layer = net.layers[c.layer];
-    const torch::Tensor& columns = s.host_columns[c.layer];
+    const torch::Tensor& columns = s.columns[c.layer];
     const int64_t n = columns.size(0), width = columns.size(1);
     const float* x = columns.data_ptr<float>();
     auto operand = [&](const Operand& o, int64_t i) {
@@ -851,7 +849,7 @@ std::vector<bool> score_candidates(std::vector<Candidate>& cs, const Network& ne
     c.score = 0;
     const double var = deviations[j] / rows;
     const bool scored = valid[j] && !(var < 1e-10 || s.g_squares[c.layer] == 0);
-    at[j + 1] = at[j] + (scored ? 1 + static_cast<std::size_t>(s.host_gradients[c.layer].size(1)) : 0);
+    at[j + 1] = at[j] + (scored ? 1 + static_cast<std::size_t>(s.gradients[c.layer].size(1)) : 0);
     if (!valid[j]) continue;
     c.mean = static_cast<float>(first[3 * j + 1] / rows);
     c.var = static_cast<float>(net.norm == Norm::L2Batch ? first[3 * j + 2] / rows
@@ -861,7 +859,7 @@ std::vector<bool> score_candidates(std::vector<Candidate>& cs, const Network& ne
   for (std::size_t j = 0; j < m; ++j) {
     if (at[j + 1] == at[j]) continue;
     const Candidate& c = cs[j];
-    const torch::Tensor& gradients = s.host_gradients[c.layer];
+    const torch::Tensor& gradients = s.gradients[c.layer];
     const int64_t outputs = gradients.size(1);
     const float* g = gradients.data_ptr<float>();
     const double mean = first[3 * j + 1] / rows;
@@ -896,7 +894,7 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, 
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     first.push_back(sums.size());
     const Layer& layer = net.layers[l];
-    const torch::Tensor& columns = s.host_columns[l];
+    const torch::Tensor& columns = s.columns[l];
     const int64_t n = columns.size(0), width = columns.size(1);
     const float* x = columns.data_ptr<float>();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {
@@ -909,7 +907,7 @@ std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, 
   const double rows = static_cast<double>(s.rows);
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const Layer& layer = net.layers[l];
-    const torch::Tensor& columns = s.host_columns[l];
+    const torch::Tensor& columns = s.columns[l];
     const int64_t n = columns.size(0), width = columns.size(1);
     const float* x = columns.data_ptr<float>();
     for (std::size_t k = 0; k < layer.ops.size(); ++k) {

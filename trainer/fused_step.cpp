@@ -441,7 +441,6 @@ void fused_eval_outputs(const Network& net, const float* x, int64_t n, float* ou
     maps.push_back(frozen_map(net.norm, floats(layer.running_mean)[k], floats(layer.running_var)[k]));
   at::parallel_for(0, n, kEvalBlock, [&](int64_t begin, int64_t end) {
     std::vector<float> buffer(static_cast<std::size_t>(columns) * kEvalBlock);
-    std::vector<float> partials(static_cast<std::size_t>(ir::scalar::kDotPartials) * kEvalBlock);
     for (int64_t start = begin; start < end; start += kEvalBlock) {
       const int64_t m = std::min(kEvalBlock, end - start);
       auto column = [&](int c) { return buffer.data() + static_cast<std::size_t>(c) * m; };
@@ -454,24 +453,13 @@ void fused_eval_outputs(const Network& net, const float* x, int64_t n, float* ou
         const auto [scale, shift] = maps[k];
         for (int64_t i = 0; i < m; ++i) z[i] = z[i] * scale + shift;
       }
-      // The head in the IR's dot order (ir::scalar::DotSum), row by row as ordered_head():
-      // term c into partial c mod kDotPartials, the partials left to right, then the bias.
-      for (int o = 0; o < n_out; ++o) {
-        for (int c = 0; c < columns; ++c) {
-          float* partial = partials.data() + static_cast<std::size_t>(c % ir::scalar::kDotPartials) * m;
-          const float wc = weight[o * columns + c];
-          const float* z = column(c);
-          if (c < static_cast<int>(ir::scalar::kDotPartials)) {
-            for (int64_t i = 0; i < m; ++i) partial[i] = wc * z[i];
-          } else {
-            for (int64_t i = 0; i < m; ++i) partial[i] = partial[i] + wc * z[i];
-          }
-        }
-        const int used = std::min<int>(columns, static_cast<int>(ir::scalar::kDotPartials));
-        for (int64_t i = 0; i < m; ++i) {
-          float sum = used ? partials[i] : 0.0f;
-          for (int j = 1; j < used; ++j) sum = sum + partials[static_cast<std::size_t>(j) * m + i];
-          out[(start + i) * n_out + o] = used ? sum + bias[o] : bias[o];
+      // The head in the IR's dot order (ir::scalar::DotSum), as ordered_head() and the module.
+      ir::FloatArith arith;
+      for (int64_t i = 0; i < m; ++i) {
+        for (int o = 0; o < n_out; ++o) {
+          ir::scalar::DotSum<ir::FloatArith> sum;
+          for (int c = 0; c < columns; ++c) sum.add(arith, weight[o * columns + c], column(c)[i]);
+          out[(start + i) * n_out + o] = sum.finish(arith, bias[o]);
         }
       }
     }

@@ -8,9 +8,9 @@
 // statistics updated), the loss (mean squared error or cross-entropy), its gradients, and the
 // Adam / AdamW step (optimizer_step); the recomputation of the frozen statistics over the
 // training rows (recompute_statistics), three times an epoch; and the evaluation forward pass
-// over the validation rows (forward(Mode::Eval): 14% of an epoch through LibTorch, 6% here). The forward pass is float, as LibTorch's; op kinds compute
-// with the IR's scalar semantics (ir/scalar.h), so transcendentals differ from LibTorch's by a
-// few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
+// over the validation rows (forward(Mode::Eval): 14% of an epoch through LibTorch, 6% here).
+// The forward pass is float, as LibTorch's; op kinds compute with the IR's scalar semantics
+// (ir/scalar.h), so transcendentals differ from LibTorch's by a few ulp. Gradients w.r.t. columns accumulate in double. The derivative of every kind is one
 // case of one function, with LibTorch's conventions where calculus leaves a choice (min / max
 // split ties, relu'(0) = 0). Data-parallel ranks take it too, each on its share of a minibatch
 // (their gradients summed by sum_fused_step, trainer/parallel.h). What it does not cover (several
