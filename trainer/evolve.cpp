@@ -889,47 +889,35 @@ std::vector<bool> score_candidates(std::vector<Candidate>& cs, const Network& ne
 /// none. The sums over the rows are summed over the ranks (two exchanges).
 std::tuple<int, int, double> weakest_leaf(const Network& net, const Scoring& s, const SumOverRanks& over_ranks) {
   torch::NoGradGuard no_grad;
-  std::vector<double> sums, deviations;
-  std::vector<std::size_t> first;  // per layer: its ops' index into the sums
-  for (std::size_t l = 0; l < net.layers.size(); ++l) {
-    first.push_back(sums.size());
-    const Layer& layer = net.layers[l];
-    const torch::Tensor& columns = s.columns[l];
-    const int64_t n = columns.size(0), width = columns.size(1);
-    const float* x = columns.data_ptr<float>();
-    for (std::size_t k = 0; k < layer.ops.size(); ++k) {
-      double sum = 0;
-      for (int64_t i = 0; i < n; ++i) sum += x[i * width + layer.n_in + static_cast<int64_t>(k)];
-      sums.push_back(sum);
+  // f(op's index among all layers' ops, its output on row i) for every row of every op.
+  auto each_output = [&](auto&& f) {
+    std::size_t index = 0;
+    for (std::size_t l = 0; l < net.layers.size(); ++l) {
+      const torch::Tensor& columns = s.columns[l];
+      const int64_t n = columns.size(0), width = columns.size(1), n_in = net.layers[l].n_in;
+      const float* x = columns.data_ptr<float>();
+      for (std::size_t k = 0; k < net.layers[l].ops.size(); ++k, ++index)
+        for (int64_t i = 0; i < n; ++i) f(index, x[i * width + n_in + static_cast<int64_t>(k)]);
     }
-  }
-  over_ranks(sums.data(), sums.size());
+  };
+  const std::size_t ops = static_cast<std::size_t>(net.total_ops());
   const double rows = static_cast<double>(s.rows);
-  for (std::size_t l = 0; l < net.layers.size(); ++l) {
-    const Layer& layer = net.layers[l];
-    const torch::Tensor& columns = s.columns[l];
-    const int64_t n = columns.size(0), width = columns.size(1);
-    const float* x = columns.data_ptr<float>();
-    for (std::size_t k = 0; k < layer.ops.size(); ++k) {
-      const double mean = sums[first[l] + k] / rows;
-      double d = 0;
-      for (int64_t i = 0; i < n; ++i) {
-        const double v = x[i * width + layer.n_in + static_cast<int64_t>(k)] - mean;
-        d += v * v;
-      }
-      deviations.push_back(d);
-    }
-  }
-  over_ranks(deviations.data(), deviations.size());
+  std::vector<double> sums(ops, 0.0), deviations(ops, 0.0);
+  each_output([&](std::size_t j, float v) { sums[j] += v; });
+  over_ranks(sums.data(), ops);
+  for (double& sum : sums) sum /= rows;  // the means
+  each_output([&](std::size_t j, float v) { deviations[j] += (v - sums[j]) * (v - sums[j]); });
+  over_ranks(deviations.data(), ops);
   std::tuple<int, int, double> weakest{-1, -1, std::numeric_limits<double>::infinity()};
+  std::size_t j = 0;  // the op's index among all layers' ops
   for (std::size_t l = 0; l < net.layers.size(); ++l) {
     const Layer& layer = net.layers[l];
     if (layer.ops.empty()) continue;
     std::vector<bool> leaf = leaf_ops(layer);
     const torch::Tensor heads =
         layer.weight.value.narrow(1, layer.n_in, static_cast<int64_t>(layer.ops.size())).norm(2, {0}).to(torch::kCPU, torch::kDouble).contiguous();
-    for (std::size_t k = 0; k < layer.ops.size(); ++k) {
-      double value = std::sqrt(deviations[first[l] + k] / rows) * heads.data_ptr<double>()[k];
+    for (std::size_t k = 0; k < layer.ops.size(); ++k, ++j) {
+      double value = std::sqrt(deviations[j] / rows) * heads.data_ptr<double>()[k];
       if (!std::isfinite(value)) value = 0;
       if (leaf[k] && value < std::get<2>(weakest)) weakest = {static_cast<int>(l), static_cast<int>(k), value};
     }
