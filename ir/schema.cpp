@@ -19,13 +19,10 @@ constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 }  // namespace
 
 bool is_missing_cell(std::string_view cell) {
-  // Every token is at most 4 characters and starts with one of these: most cells (numbers)
-  // are told apart by their first character.
-  if (cell.size() > 4) return false;
-  if (cell.empty()) return true;
-  const char first = cell.front();
-  if (first != 'N' && first != 'n' && first != '?') return false;
-  static constexpr std::string_view kTokens[] = {"NA", "N/A", "NaN", "nan", "NAN", "?", "null", "NULL", "None"};
+  static constexpr std::string_view kTokens[] = {"", "NA", "N/A", "NaN", "nan", "NAN", "?", "null", "NULL", "None"};
+  static constexpr std::size_t kLongest =
+      std::max_element(std::begin(kTokens), std::end(kTokens), [](auto a, auto b) { return a.size() < b.size(); })->size();
+  if (cell.size() > kLongest) return false;  // most cells: numbers of several digits, words
   return std::find(std::begin(kTokens), std::end(kTokens), cell) != std::end(kTokens);
 }
 
