@@ -3,7 +3,8 @@
 # evoc_add_kernel function, a CMake package (evocConfig.cmake, imported target evoc::runtime)
 # and a pkg-config file (evoc.pc). Installed by `cmake --install build --prefix P`:
 #
-#   P/bin/evoc
+#   P/bin/evoc                                      every command; `train` runs evoc-train:
+#   P/libexec/evoc/evoc-train                       the commands linked with the trainer (LibTorch)
 #   P/lib/libevoc.so -> libevoc.so.<SOVERSION> -> libevoc.so.<VERSION>
 #   P/include/evoc/evoc.h                           the C API
 #   P/include/evoc/{runtime,codegen,ir}/...         the C++ API (evoc::Kernel) and what it includes
@@ -45,6 +46,10 @@ install(TARGETS evoc_shared EXPORT evocTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/evoc)
 install(TARGETS evoc EXPORT evocTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# `evoc train` runs it (tools/CMakeLists.txt); a program of evoc's own, not one for users' PATH.
+if(TARGET evoc_train)
+  install(TARGETS evoc_train RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/evoc)
+endif()
 
 set(EVOC_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/evoc)
 install(EXPORT evocTargets NAMESPACE evoc:: DESTINATION ${EVOC_CMAKE_DIR})

@@ -368,7 +368,7 @@ void run_train(TrainArgs& args) {
 void register_train_command(CLI::App& app) {
   auto args = std::make_shared<TrainArgs>();
   trainer::Options& o = args->options;
-  CLI::App* cmd = app.add_subcommand("train", "Evolve a network on a CSV file or a built-in task; write text IR");
+  CLI::App* cmd = app.add_subcommand("train", kTrainSummary);
   cmd->add_option("data", args->data,
                   "CSV file with a header row: numeric and text columns, missing cells allowed (see README)");
   cmd->add_option("--synthetic", args->synthetic, "built-in task instead of a file: interaction (y = x0*x1 + x2), xor");

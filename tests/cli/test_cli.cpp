@@ -15,6 +15,7 @@
 using namespace evoc;
 using evoc::test::run_evoc;
 using evoc::TempDir;
+namespace fs = std::filesystem;
 
 namespace {
 const std::string kGolden = std::string(EVOC_TESTS_DIR) + "/ir/golden/";
@@ -30,7 +31,7 @@ TEST_CASE("evoc fmt round-trips every golden file byte for byte") {
 }
 
 TEST_CASE("every subcommand has --help") {
-  for (const char* sub : {"fmt", "verify", "inspect", "run", "eval", "dot", "opt"}) {
+  for (const char* sub : {"fmt", "verify", "inspect", "run", "eval", "dot", "opt", "compile", "bench", "link"}) {
     CAPTURE(sub);
     auto r = run_evoc(std::string(sub) + " --help");
     CHECK(r.status == 0);
@@ -38,6 +39,46 @@ TEST_CASE("every subcommand has --help") {
   }
   CHECK(run_evoc("--help").status == 0);
 }
+
+#ifdef EVOC_TRAINER_BUILT
+TEST_CASE("evoc loads no LibTorch; train and bench --checkpoint run evoc-train, and say so when it is missing") {
+  // The evoc executable: no LibTorch among its libraries.
+  TempDir tmp;
+  const std::string libs = tmp.file("ldd");
+  REQUIRE(std::system(("ldd " + std::string(EVOC_EXE) + " > " + libs).c_str()) == 0);
+  const std::string listed = read_file(libs);
+  CHECK(listed.find("libLLVM") != std::string::npos);  // the list is real
+  CHECK(listed.find("libtorch") == std::string::npos);
+  CHECK(listed.find("libc10") == std::string::npos);
+  // ... which lists train, and hands `train` to evoc-train: its options, and a model.
+  CHECK(run_evoc("--help").out.find("train ") != std::string::npos);
+  auto help = run_evoc("train --help");
+  CHECK(help.status == 0);
+  CHECK(help.out.find("--workers") != std::string::npos);
+  const std::string model = tmp.file("xor.evir");
+  auto trained = run_evoc("train --synthetic xor --epochs 2 -o '" + model + "'");
+  CHECK(trained.status == 0);
+  CHECK(run_evoc("verify '" + model + "'").status == 0);
+  // A copy of evoc with no evoc-train beside it (nor in ../libexec/evoc): status 1, a message
+  // naming both places, nothing written; the commands without LibTorch still run.
+  fs::create_directories(tmp.file("bin"));
+  const std::string lone = tmp.file("bin/evoc"), out = tmp.file("lone.evir");
+  fs::copy_file(EVOC_EXE, lone);
+  for (const std::string& args : {"train --synthetic xor -o '" + out + "'", "bench '" + model + "' --checkpoint '" +
+                                                                                 tmp.path().string() + "'"}) {
+    CAPTURE(args);
+    const std::string err = tmp.file("lone.err");
+    const int raw = std::system((lone + " " + args + " > /dev/null 2> " + err).c_str());
+    CHECK(test::exit_status(raw) == 1);
+    const std::string message = read_file(err);
+    CHECK(message.find("needs evoc-train") != std::string::npos);
+    CHECK(message.find(tmp.file("bin/evoc-train")) != std::string::npos);
+    CHECK(message.find(tmp.file("libexec/evoc/evoc-train")) != std::string::npos);
+  }
+  CHECK(!fs::exists(out));
+  CHECK(test::exit_status(std::system((lone + " verify '" + model + "' > /dev/null").c_str())) == 0);
+}
+#endif
 
 TEST_CASE("verify reports parse errors with file:line:col and exits 1") {
   TempDir tmp;

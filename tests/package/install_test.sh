@@ -4,7 +4,8 @@
 #   1. CMake: find_package(evoc) + evoc::runtime; the C API and the C++ API JIT-compile MODEL and
 #      score INPUT bit for bit as `evoc run` does; evoc_add_kernel builds the AOT kernel, same bits;
 #   2. pkg-config + a plain `cc` line, the C API again;
-#   3. ldd: the programs load libevoc and no LibTorch;
+#   3. ldd: the programs and bin/evoc load libevoc and no LibTorch; where the trainer is built,
+#      `evoc train` from the prefix runs libexec/evoc/evoc-train;
 #   4. with PYTHON (and NumPy): the installed Python module, from its site directory, scores the
 #      rows as `evoc run` does.
 set -euo pipefail
@@ -28,6 +29,14 @@ soname=$(objdump -p "$prefix"/lib/libevoc.so | awk '/SONAME/ {print $2}')
 echo "libevoc SONAME $soname"
 
 "$prefix"/bin/evoc run "$model" -i "$input" --output raw -o "$tmp/expected.csv"
+if ldd "$prefix"/bin/evoc | grep -Eiq 'libtorch|libc10'; then fail "bin/evoc loads LibTorch"; fi
+if [[ -x $build/tools/evoc-train ]]; then
+  step "evoc train from the prefix (libexec/evoc/evoc-train)"
+  [[ -x $prefix/libexec/evoc/evoc-train ]] || fail "libexec/evoc/evoc-train is not installed"
+  "$prefix"/bin/evoc train --synthetic xor --epochs 2 -o "$tmp/xor.evir" 2> "$tmp/train.log" ||
+    { cat "$tmp/train.log"; fail "evoc train from the prefix"; }
+  "$prefix"/bin/evoc verify "$tmp/xor.evir" || fail "the model evoc train wrote from the prefix"
+fi
 
 step "find_package(evoc) from an outside project"
 cp -r "$here"/app "$tmp"/app
