@@ -268,14 +268,18 @@ void run_train(TrainArgs& args) {
   trainer::Options& o = args.options;
   if (args.workers < 1) throw Error("--workers must be at least 1");
   if (o.migrate_every < 1) throw Error("--migrate-every must be at least 1");
-  const bool as_rank = trainer::started_as_rank(args.rank);
+  bool as_rank = trainer::started_as_rank(args.rank);
   if (!as_rank && (args.world_size > 0 || !args.master.empty()))
     throw Error("--world-size and --master need --rank (or the RANK variable)");
   if (!as_rank && args.workers > 1 && !args.ensemble.requested()) {
     // The launcher: N ranks of this command line on this machine; they check everything else.
     check_writable(args.output);
-    if (const int sig = trainer::launch_workers(args.workers, args.timeout)) std::exit(128 + sig);
-    return;
+    const trainer::Launch launch = trainer::launch_workers(args.workers, args.timeout);
+    if (!launch.worker) {
+      if (launch.signal) std::exit(128 + launch.signal);
+      return;
+    }
+    as_rank = true;  // a worker, forked: it goes on as its rank
   }
   if (!as_rank && o.islands && !args.ensemble.requested())
     throw Error("--islands needs --workers N (or a run of many ranks)");

@@ -3,7 +3,6 @@
 #include "trainer/distributed.h"
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +19,7 @@
 #include <map>
 #include <span>
 #include <thread>
+#include <utility>
 
 #include <fmt/core.h>
 #include <fmt/ranges.h>
@@ -154,9 +154,12 @@ int Cluster::size() const { return impl_->options.world_size; }
 std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::string& fingerprint) {
   // A worker of a launcher has a process group of its own (see launch_workers), so what ends the
   // launcher's group (a closed terminal) does not reach it: it gets SIGTERM when the launcher dies.
+  // Its name says its rank (`ps`, `top`; a forked worker's /proc/PID/environ shows the
+  // launcher's environment, without RANK).
   if (o.store_by_launcher) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() == 1) raise(SIGTERM);  // the launcher died before the line above
+    prctl(PR_SET_NAME, fmt::format("evoc rank {}", o.rank).c_str());
   }
   auto impl = std::make_unique<Impl>();
   impl->options = o;
@@ -461,9 +464,148 @@ std::string describe_status(int status) {
   return fmt::format("exited with status {}", WEXITSTATUS(status));
 }
 
+/// The threads of this process (/proc/self/status); 0 if unknown.
+int thread_count() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0) return std::atoi(line.c_str() + 8);
+  return 0;
+}
+
+/// Reads the store's port from `fd` (the launcher writes it once the store is up); 0 when the
+/// launcher closed the pipe instead. Async-signal-safe.
+int read_port(int fd) {
+  int port = 0;
+  std::size_t got = 0;
+  auto* bytes = reinterpret_cast<char*>(&port);
+  while (got < sizeof port) {
+    const ssize_t n = read(fd, bytes + got, sizeof port - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    got += static_cast<std::size_t>(n);
+  }
+  return port;
+}
+
+/// Writes the decimal digits of `value` > 0 at `at`, and a NUL after them. Async-signal-safe.
+void write_decimal(char* at, int value) {
+  char digits[12];
+  int n = 0;
+  for (; value > 0; value /= 10) digits[n++] = static_cast<char>('0' + value % 10);
+  while (n > 0) *at++ = digits[--n];
+  *at = '\0';
+}
+
 }  // namespace
 
-int launch_workers(int workers, double timeout_seconds) {
+Launch launch_workers(int workers, double timeout_seconds) {
+  // Each worker is a fork of this process, which has LibTorch loaded and initialised already
+  // (0.6 s of every process's start): it goes on from here as its rank. fork() copies the
+  // calling thread only, so the workers are forked before the store starts its threads, and
+  // each waits on a pipe for the store's port. Should this process have other threads already,
+  // a worker runs this executable anew instead (exec, which is safe after fork).
+  const bool exec_workers = thread_count() != 1 || environment("EVOC_LAUNCH") == "exec";
+  std::vector<std::string> args = own_arguments();
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> base;  // the workers' environment, but for RANK and MASTER_PORT
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    std::string name = entry.substr(0, entry.find('='));
+    if (name != "RANK" && name != "WORLD_SIZE" && name != "MASTER_ADDR" && name != "MASTER_PORT" &&
+        name != "LOCAL_RANK" && name != kLauncherVariable)
+      base.push_back(entry);
+  }
+  base.push_back("MASTER_ADDR=127.0.0.1");
+  base.push_back(fmt::format("WORLD_SIZE={}", workers));
+  base.push_back(fmt::format("{}=1", kLauncherVariable));
+
+  // SIGINT and SIGTERM wait while the workers are forked: the launcher passes them on once
+  // every pid is known; a worker takes back this process's own handlers (the run's stop).
+  struct sigaction forward {};
+  forward.sa_handler = forward_signal;
+  sigemptyset(&forward.sa_mask);
+  struct sigaction old_int {}, old_term {};
+  sigset_t stops, unblocked;
+  sigemptyset(&stops);
+  sigaddset(&stops, SIGINT);
+  sigaddset(&stops, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stops, &unblocked);
+  g_workers.assign(static_cast<std::size_t>(workers), 0);
+  sigaction(SIGINT, &forward, &old_int);
+  sigaction(SIGTERM, &forward, &old_term);
+  std::fflush(stdout);
+  std::fflush(stderr);
+
+  std::vector<int> port_pipes(static_cast<std::size_t>(workers), -1);  // the write ends
+  auto close_pipes = [&] {
+    for (int& fd : port_pipes)
+      if (fd >= 0) close(std::exchange(fd, -1));
+  };
+  auto end_workers = [&] {
+    close_pipes();  // a worker still waiting for the port reads the end of its pipe and exits
+    for (pid_t p : g_workers)
+      if (p > 0) waitpid(p, nullptr, 0);
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+    sigprocmask(SIG_SETMASK, &unblocked, nullptr);
+    g_workers.clear();
+  };
+  for (int r = 0; r < workers; ++r) {
+    std::vector<std::string> env = base;
+    env.push_back(fmt::format("RANK={}", r));
+    env.push_back(fmt::format("LOCAL_RANK={}", r));
+    env.push_back(std::string("MASTER_PORT=") + std::string(6, '\0'));  // the digits, once known
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    char* port_digits = env.back().data() + std::strlen("MASTER_PORT=");
+    int fds[2];
+    if (pipe(fds) != 0) {
+      const int err = errno;
+      end_workers();
+      throw Error(fmt::format("--workers: cannot start worker {}: pipe: {}", r, std::strerror(err)));
+    }
+    const pid_t pid = fork();
+    if (pid == 0) {
+      // The worker. Each in a process group of its own: a terminal's Ctrl-C reaches the
+      // launcher alone, which passes it on once (a second signal would end a worker at once).
+      setpgid(0, 0);
+      close(fds[1]);
+      for (int fd : port_pipes)
+        if (fd >= 0) close(fd);
+      const int port = read_port(fds[0]);
+      close(fds[0]);
+      if (port <= 0) _exit(1);  // the launcher failed, and says why
+      sigaction(SIGINT, &old_int, nullptr);
+      sigaction(SIGTERM, &old_term, nullptr);
+      if (exec_workers) {
+        write_decimal(port_digits, port);
+        sigprocmask(SIG_SETMASK, &unblocked, nullptr);
+        execve("/proc/self/exe", argv.data(), envp.data());
+        _exit(127);
+      }
+      g_workers.clear();
+      for (const std::string& e : env) {
+        const std::size_t eq = e.find('=');
+        if (e.rfind("MASTER_PORT=", 0) != 0) setenv(e.substr(0, eq).c_str(), e.c_str() + eq + 1, 1);
+      }
+      setenv("MASTER_PORT", std::to_string(port).c_str(), 1);
+      sigprocmask(SIG_SETMASK, &unblocked, nullptr);
+      return Launch{.worker = true};
+    }
+    const int err = errno;
+    close(fds[0]);
+    if (pid < 0) {
+      close(fds[1]);
+      end_workers();
+      throw Error(fmt::format("--workers: cannot start worker {}: {}", r, std::strerror(err)));
+    }
+    g_workers[r] = pid;
+    port_pipes[r] = fds[1];
+  }
+
   c10d::TCPStoreOptions so;
   so.port = 0;  // a free port
   so.isServer = true;
@@ -473,59 +615,22 @@ int launch_workers(int workers, double timeout_seconds) {
   try {
     store = c10::make_intrusive<c10d::TCPStore>("127.0.0.1", so);
   } catch (const std::exception& e) {
+    end_workers();
     throw Error(fmt::format("--workers: cannot host the store on 127.0.0.1: {}", first_line(e)));
   }
   const int port = store->getPort();
-
-  std::vector<std::string> args = own_arguments();
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> base;
-  for (char** e = environ; *e; ++e) {
-    std::string entry = *e;
-    std::string name = entry.substr(0, entry.find('='));
-    if (name != "RANK" && name != "WORLD_SIZE" && name != "MASTER_ADDR" && name != "MASTER_PORT" &&
-        name != "LOCAL_RANK" && name != kLauncherVariable)
-      base.push_back(entry);
-  }
-  base.push_back("MASTER_ADDR=127.0.0.1");
-  base.push_back(fmt::format("MASTER_PORT={}", port));
-  base.push_back(fmt::format("WORLD_SIZE={}", workers));
-  base.push_back(fmt::format("{}=1", kLauncherVariable));
-
-  struct sigaction forward {};
-  forward.sa_handler = forward_signal;
-  sigemptyset(&forward.sa_mask);
-  struct sigaction old_int {}, old_term {};
-  g_workers.assign(static_cast<std::size_t>(workers), 0);
-  sigaction(SIGINT, &forward, &old_int);
-  sigaction(SIGTERM, &forward, &old_term);
-
-  for (int r = 0; r < workers; ++r) {
-    std::vector<std::string> env = base;
-    env.push_back(fmt::format("RANK={}", r));
-    env.push_back(fmt::format("LOCAL_RANK={}", r));
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    pid_t pid = 0;
-    // Each worker in a process group of its own: a terminal's Ctrl-C reaches the launcher
-    // alone, which passes it on once (a second signal would end a worker at once, unsaved).
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-    int rc = posix_spawn(&pid, "/proc/self/exe", nullptr, &attr, argv.data(), envp.data());
-    posix_spawnattr_destroy(&attr);
-    if (rc != 0) {
-      forward_signal(SIGTERM);
-      for (pid_t p : g_workers)
-        if (p > 0) waitpid(p, nullptr, 0);
-      throw Error(fmt::format("--workers: cannot start worker {}: {}", r, std::strerror(rc)));
+  for (int& fd : port_pipes) {
+    const auto* bytes = reinterpret_cast<const char*>(&port);
+    std::size_t sent = 0;
+    while (sent < sizeof port) {
+      const ssize_t n = write(fd, bytes + sent, sizeof port - sent);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;  // the worker is gone: the wait below says how
+      sent += static_cast<std::size_t>(n);
     }
-    g_workers[r] = pid;
   }
+  close_pipes();
+  sigprocmask(SIG_SETMASK, &unblocked, nullptr);  // a signal that came meanwhile is passed on now
 
   int running = workers;
   Clock::time_point deadline = Clock::time_point::max();
@@ -563,7 +668,7 @@ int launch_workers(int workers, double timeout_seconds) {
   if (first_failed >= 0) throw Error(failure);
   const int forwarded = g_forwarded;
   g_forwarded = 0;
-  return forwarded;
+  return Launch{.signal = forwarded};
 }
 
 }  // namespace evoc::trainer

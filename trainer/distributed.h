@@ -97,13 +97,21 @@ ClusterOptions cluster_options(int rank, int world_size, const std::string& mast
 /// True when this process was started as one rank of a run (RANK set, or --rank given).
 bool started_as_rank(int rank_flag);
 
-/// Runs `workers` copies of this executable with the same arguments as ranks 0..workers-1 of one
-/// run on this machine: hosts their store on 127.0.0.1 on a free port, passes them the torchrun
-/// variables, forwards SIGINT and SIGTERM, and waits. When a worker fails, says which (its exit
-/// status or signal), gives the others `timeout_seconds` (plus a grace period) to notice and end,
-/// then kills those left. Throws Error naming the first worker that failed and how. Returns the
-/// signal (SIGINT or SIGTERM) passed on to the workers, after which they stopped early and rank 0
-/// wrote the model; 0 if none came.
-int launch_workers(int workers, double timeout_seconds);
+/// What launch_workers returned to: a worker, or the launcher once its workers ended.
+struct Launch {
+  bool worker = false;  ///< this process is a worker: it goes on as its rank (RANK etc. are set)
+  int signal = 0;       ///< the launcher: SIGINT or SIGTERM passed on to the workers, or 0
+};
+
+/// Starts `workers` ranks of one run on this machine, with the same arguments: hosts their store
+/// on 127.0.0.1 on a free port and gives them the torchrun variables. Each worker is a fork of
+/// this process (which must call this before it starts threads of its own, else a worker runs
+/// this executable anew; EVOC_LAUNCH=exec asks for that), and returns from here with
+/// Launch::worker set. The launcher forwards SIGINT and SIGTERM and waits. When a worker fails,
+/// it says which (its exit status or signal), gives the others `timeout_seconds` (plus a grace
+/// period) to notice and end, then kills those left. Throws Error naming the first worker that
+/// failed and how. Returns the signal passed on to the workers, after which they stopped early
+/// and rank 0 wrote the model; 0 if none came.
+Launch launch_workers(int workers, double timeout_seconds);
 
 }  // namespace evoc::trainer

@@ -48,15 +48,17 @@ std::pair<int, double> wait_for(pid_t pid, double limit = 120) {
   return {evoc::test::exit_status(status), std::chrono::duration<double>(Clock::now() - start).count()};
 }
 
-/// Runs `evoc ARGS` to the end; returns the exit status, stderr in `err`.
-int run(const std::vector<std::string>& args, std::string& err, const TempDir& tmp) {
+/// Runs `evoc ARGS` to the end, with the `env` entries added; returns the exit status, stderr
+/// in `err`.
+int run(const std::vector<std::string>& args, std::string& err, const TempDir& tmp,
+        const std::vector<std::string>& env = {}) {
   const std::string log = tmp.file("stderr");
-  const int status = wait_for(spawn_evoc(args, log)).first;
+  const int status = wait_for(spawn_evoc(args, log, env)).first;
   err = evoc::read_file(log);
   return status;
 }
 
-/// The pid of the worker of launcher `parent` with RANK=`rank` (-1 if none).
+/// The pid of the worker of launcher `parent` named `evoc rank RANK` (-1 if none).
 pid_t worker_pid(pid_t parent, int rank) {
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
@@ -71,13 +73,10 @@ pid_t worker_pid(pid_t parent, int rank) {
     pid_t ppid = 0;
     fields >> state >> ppid;
     if (ppid != parent) continue;
-    std::ifstream environ(e.path() / "environ", std::ios::binary);
-    std::string all((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
-    std::istringstream entries(all);
-    bool match = false;
-    for (std::string entry; std::getline(entries, entry, '\0');) match = match || entry == "RANK=" + std::to_string(rank);
-    if (match)
-      return std::stoi(name);
+    std::ifstream comm(e.path() / "comm");
+    std::string command;
+    std::getline(comm, command);
+    if (command == "evoc rank " + std::to_string(rank)) return std::stoi(name);
   }
   return -1;
 }
@@ -132,8 +131,14 @@ TEST_CASE("data-parallel on 2 and 3 workers: one display, one model, the same mo
     REQUIRE(run(small_run(5, second) + std::vector<std::string>{"--workers", std::to_string(n)}, err, tmp) == 0);
     CHECK(evoc::read_file(first) == evoc::read_file(second));
   }
-  // Two layers step through LibTorch's autograd, and its gradients are summed the same way.
+  // Workers are forks of the launcher; workers that run the executable anew (the launcher's
+  // way when it has threads already) train the same model.
   std::string err;
+  const std::string forked = tmp.file("forked.evir"), executed = tmp.file("executed.evir");
+  REQUIRE(run(small_run(4, forked) + std::vector<std::string>{"--workers", "2"}, err, tmp) == 0);
+  REQUIRE(run(small_run(4, executed) + std::vector<std::string>{"--workers", "2"}, err, tmp, {"EVOC_LAUNCH=exec"}) == 0);
+  CHECK(evoc::read_file(forked) == evoc::read_file(executed));
+  // Two layers step through LibTorch's autograd, and its gradients are summed the same way.
   REQUIRE(run(small_run(3, tmp.file("layers.evir")) + std::vector<std::string>{"--workers", "2", "--layers", "2"}, err,
               tmp) == 0);
   CAPTURE(err);
