@@ -98,7 +98,7 @@ ClusterOptions cluster_options(int rank, int world_size, const std::string& mast
 bool started_as_rank(int rank_flag);
 
 /// What launch_workers returned to: a worker, or the launcher once its workers ended.
-struct Launch {
+struct [[nodiscard]] Launch {
   bool worker = false;  ///< this process is a worker: it goes on as its rank (RANK etc. are set)
   int signal = 0;       ///< the launcher: SIGINT or SIGTERM passed on to the workers, or 0
 };

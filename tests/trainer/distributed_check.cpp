@@ -83,10 +83,8 @@ int main(int argc, char** argv) {
   const bool kill_last = argc > 2 && std::string(argv[2]) == "kill";
   const bool latency = argc > 2 && std::string(argv[2]) == "latency";
   try {
-    if (!started_as_rank(-1)) {
-      launch_workers(std::atoi(argv[1]), 20);
-      return 0;
-    }
+    // The launcher returns in each worker it forks (Launch::worker), which goes on as its rank.
+    if (!started_as_rank(-1) && !launch_workers(std::atoi(argv[1]), 20).worker) return 0;
     return worker(kill_last, latency);
   } catch (const std::exception& e) {
     // The launcher reports the rank that killed itself; anything else is wrong.
