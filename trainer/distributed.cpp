@@ -619,6 +619,11 @@ Launch launch_workers(int workers, double timeout_seconds) {
     throw Error(fmt::format("--workers: cannot host the store on 127.0.0.1: {}", first_line(e)));
   }
   const int port = store->getPort();
+  // A worker that died before reading its port must not take the launcher with it (SIGPIPE).
+  struct sigaction ignore {}, old_pipe {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, &old_pipe);
   for (int& fd : port_pipes) {
     const auto* bytes = reinterpret_cast<const char*>(&port);
     std::size_t sent = 0;
@@ -630,6 +635,7 @@ Launch launch_workers(int workers, double timeout_seconds) {
     }
   }
   close_pipes();
+  sigaction(SIGPIPE, &old_pipe, nullptr);
   sigprocmask(SIG_SETMASK, &unblocked, nullptr);  // a signal that came meanwhile is passed on now
 
   int running = workers;
