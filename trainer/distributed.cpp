@@ -8,15 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <span>
 #include <thread>
 #include <utility>
@@ -90,8 +91,20 @@ struct Cluster::Impl {
   };
   std::map<std::size_t, Gathering> gatherings;  // by size in bytes
   std::thread heartbeat;
-  std::atomic<bool> stop{false};
+  std::mutex heartbeat_mutex;
+  std::condition_variable heartbeat_wake;  // ends the heartbeat's wait at once when it stops
+  bool stop = false;                       // (under heartbeat_mutex)
   bool failed = false;
+
+  /// Stops the heartbeat thread and joins it.
+  void stop_heartbeat() {
+    {
+      std::lock_guard<std::mutex> lock(heartbeat_mutex);
+      stop = true;
+    }
+    heartbeat_wake.notify_all();
+    if (heartbeat.joinable()) heartbeat.join();
+  }
 
   /// Waits for `work`; on failure finds the ranks whose heartbeat stopped and throws LostRank.
   Cluster::Stats stats;
@@ -135,8 +148,7 @@ struct Cluster::Impl {
 Cluster::Cluster(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Cluster::~Cluster() {
-  impl_->stop = true;
-  if (impl_->heartbeat.joinable()) impl_->heartbeat.join();
+  impl_->stop_heartbeat();
   // After a failure the process group's threads may still wait on the lost peer: leave it to
   // the process's exit rather than join them.
   if (impl_->failed) {
@@ -237,11 +249,14 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
 
   // Heartbeats, on a connection of their own (a store client is not shared between threads).
   c10::intrusive_ptr<c10d::TCPStore> beats = connect_store(o, /*server=*/false);
-  impl->heartbeat = std::thread([beats, rank = o.rank, stop = &impl->stop]() {
+  impl->heartbeat = std::thread([beats, rank = o.rank, impl = impl.get()]() {
     try {
-      while (!*stop) {
+      std::unique_lock<std::mutex> lock(impl->heartbeat_mutex);
+      while (!impl->stop) {
+        lock.unlock();
         beats->add(beat_key(rank), 1);
-        std::this_thread::sleep_for(kBeat);
+        lock.lock();
+        impl->heartbeat_wake.wait_for(lock, kBeat, [impl] { return impl->stop; });
       }
     } catch (const std::exception&) {
       // The store is gone: the collective that fails next reports it.
@@ -258,8 +273,7 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
     else
       options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
   } catch (const std::exception& e) {
-    impl->stop = true;
-    impl->heartbeat.join();
+    impl->stop_heartbeat();
     throw Error(fmt::format("rank {}: cannot create the Gloo device{}: {}", o.rank,
                             o.interface.empty() ? "" : " on interface " + o.interface, first_line(e)));
   }
@@ -267,8 +281,7 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
   try {
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, o.rank, o.world_size, options);
   } catch (const std::exception& e) {
-    impl->stop = true;
-    impl->heartbeat.join();
+    impl->stop_heartbeat();
     throw Error(fmt::format("rank {}: the ranks did not connect within {} s: {}", o.rank, o.timeout_seconds,
                             first_line(e)));
   }
@@ -282,8 +295,7 @@ std::unique_ptr<Cluster> Cluster::join(const ClusterOptions& o, const std::strin
     for (int r = 0; r < o.world_size; ++r)
       if (r != o.rank) impl->direct->getPair(r)->setSync(true, busy_poll);
   } catch (const std::exception& e) {
-    impl->stop = true;
-    impl->heartbeat.join();
+    impl->stop_heartbeat();
     throw Error(fmt::format("rank {}: the ranks did not connect within {} s: {}", o.rank, o.timeout_seconds,
                             first_line(e)));
   }
